@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "OmniSIFT",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "omnisift", targets: ["omnisift"]),
+        .library(name: "OmniTensor", targets: ["OmniTensor"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "QwenOmni", targets: ["QwenOmni"]),
+        .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Row-major Float32 tensors, BLAS (OpenBLAS loaded at run time on Linux, Accelerate on macOS), dtypes.
+        .target(
+            name: "OmniTensor",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
+        // Memory-mapped safetensors reader / writer, sharded checkpoints.
+        .target(name: "SafeTensors", dependencies: ["OmniTensor"]),
+        // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder.
+        .target(name: "QwenOmni", dependencies: ["OmniTensor", "SafeTensors"]),
+        // OmniSIFT (STVP + VGAS) and the baseline compressors.
+        .target(name: "OmniSIFT", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "omnisift",
+            dependencies: [
+                "OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "OmniTensorTests", dependencies: ["OmniTensor"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,203 @@
+import Foundation
+#if canImport(Accelerate)
+import Accelerate
+#endif
+
+/// Single-precision BLAS, chosen and loaded once per process.
+///
+/// On Linux the library is opened at run time with `dlopen` rather than linked. This is deliberate:
+/// Debian's OpenBLAS picks its kernels in a load-time constructor from cpuid, and on the virtual CPUs we run on it
+/// sees a "Prescott" and falls back to kernels 4x slower than the machine allows. Opening it ourselves lets us
+/// read the CPU's real features first and set `OPENBLAS_CORETYPE` (SkylakeX with AVX-512, Haswell with AVX2)
+/// before the constructor runs. A user-set `OPENBLAS_CORETYPE` is respected. The thread count follows
+/// `OMNISIFT_THREADS`, then `OPENBLAS_NUM_THREADS`, then the number of active cores.
+///
+/// On Apple platforms Accelerate is used. Without any BLAS, a portable Swift kernel runs (slow, and reported).
+public final class BLASBackend: @unchecked Sendable {
+    public typealias SgemmFn = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float,
+        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+    public typealias SgemvFn = @convention(c) (
+        Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+
+    /// "openblas", "accelerate" or "swift" (the built-in fallback).
+    public let name: String
+    /// The library file that was opened, when one was.
+    public let libraryPath: String?
+    /// The kernel family the library runs (OpenBLAS's `openblas_get_corename`), e.g. "SkylakeX".
+    public let coreName: String
+    /// Whether this process chose the core type (true) or the environment / library did.
+    public let coreTypeChosenByUs: Bool
+    /// Threads the library uses.
+    public let threads: Int
+    /// OpenBLAS's build configuration string, when available.
+    public let config: String?
+
+    private let sgemmFn: SgemmFn?
+    private let sgemvFn: SgemvFn?
+
+    private init(name: String, libraryPath: String?, coreName: String, chosen: Bool, threads: Int,
+                 config: String?, sgemm: SgemmFn?, sgemv: SgemvFn?) {
+        self.name = name
+        self.libraryPath = libraryPath
+        self.coreName = coreName
+        self.coreTypeChosenByUs = chosen
+        self.threads = threads
+        self.config = config
+        self.sgemmFn = sgemm
+        self.sgemvFn = sgemv
+    }
+
+    /// The process-wide backend, loaded on first use.
+    public static let shared: BLASBackend = load()
+
+    /// One line for `--version` and benchmark headers, e.g. "openblas 0.3.21 (SkylakeX kernels, 2 threads)".
+    public var description: String {
+        var s = name
+        if let config, let version = config.split(separator: " ").dropFirst().first { s += " \(version)" }
+        s += " (\(coreName) kernels, \(threads) thread\(threads == 1 ? "" : "s")"
+        if coreTypeChosenByUs { s += ", core type chosen from CPU features" }
+        s += ")"
+        return s
+    }
+
+    private static func requestedThreads() -> Int {
+        let env = ProcessInfo.processInfo.environment
+        for key in ["OMNISIFT_THREADS", "OPENBLAS_NUM_THREADS"] {
+            if let v = env[key], let n = Int(v), n > 0 { return n }
+        }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    private static func load() -> BLASBackend {
+        #if canImport(Accelerate)
+        return BLASBackend(name: "accelerate", libraryPath: nil, coreName: "Accelerate", chosen: false,
+                           threads: requestedThreads(), config: nil,
+                           sgemm: { o, ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc in
+                               cblas_sgemm(CBLAS_ORDER(rawValue: UInt32(o))!, CBLAS_TRANSPOSE(rawValue: UInt32(ta))!,
+                                           CBLAS_TRANSPOSE(rawValue: UInt32(tb))!, m, n, k, al, a, lda, b, ldb, be, c, ldc)
+                           },
+                           sgemv: { o, t, m, n, al, a, lda, x, incx, be, y, incy in
+                               cblas_sgemv(CBLAS_ORDER(rawValue: UInt32(o))!, CBLAS_TRANSPOSE(rawValue: UInt32(t))!,
+                                           m, n, al, a, lda, x, incx, be, y, incy)
+                           })
+        #elseif os(Linux)
+        var chosen = false
+        if getenv("OPENBLAS_CORETYPE") == nil, let core = CPUFeatures.current.preferredOpenBLASCoreType {
+            setenv("OPENBLAS_CORETYPE", core, 0)
+            chosen = true
+        }
+        let threads = requestedThreads()
+        // OpenBLAS reads its thread count at load time too; set it so no extra threads are spawned.
+        if getenv("OPENBLAS_NUM_THREADS") == nil { setenv("OPENBLAS_NUM_THREADS", String(threads), 0) }
+        let candidates = [
+            ProcessInfo.processInfo.environment["OMNISIFT_BLAS"],
+            "libopenblas.so.0", "libopenblas.so",
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+            "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+            "libblas.so.3",
+        ].compactMap { $0 }
+        for path in candidates {
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { continue }
+            guard let sgemmSym = dlsym(handle, "cblas_sgemm") else { continue }
+            let sgemm = unsafeBitCast(sgemmSym, to: SgemmFn.self)
+            let sgemv = dlsym(handle, "cblas_sgemv").map { unsafeBitCast($0, to: SgemvFn.self) }
+            var core = "unknown"
+            if let sym = dlsym(handle, "openblas_get_corename") {
+                typealias F = @convention(c) () -> UnsafePointer<CChar>?
+                if let p = unsafeBitCast(sym, to: F.self)() { core = String(cString: p) }
+            }
+            var config: String?
+            if let sym = dlsym(handle, "openblas_get_config") {
+                typealias F = @convention(c) () -> UnsafePointer<CChar>?
+                if let p = unsafeBitCast(sym, to: F.self)() { config = String(cString: p) }
+            }
+            var actualThreads = threads
+            if let sym = dlsym(handle, "openblas_set_num_threads") {
+                typealias F = @convention(c) (Int32) -> Void
+                unsafeBitCast(sym, to: F.self)(Int32(threads))
+            }
+            if let sym = dlsym(handle, "openblas_get_num_threads") {
+                typealias F = @convention(c) () -> Int32
+                actualThreads = Int(unsafeBitCast(sym, to: F.self)())
+            }
+            let isOpenBLAS = config != nil
+            return BLASBackend(name: isOpenBLAS ? "openblas" : "blas", libraryPath: path,
+                               coreName: isOpenBLAS ? core : "generic", chosen: chosen && isOpenBLAS,
+                               threads: isOpenBLAS ? actualThreads : 1, config: config, sgemm: sgemm, sgemv: sgemv)
+        }
+        return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift (no BLAS found: install libopenblas0)",
+                           chosen: false, threads: 1, config: nil, sgemm: nil, sgemv: nil)
+        #else
+        return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift", chosen: false, threads: 1,
+                           config: nil, sgemm: nil, sgemv: nil)
+        #endif
+    }
+
+    /// C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is m x k, op(B) is k x n, C is m x n.
+    /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored (A is k x m when `transA`).
+    public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if let sgemmFn, m <= Int(Int32.max), n <= Int(Int32.max), k <= Int(Int32.max) {
+            if k == 0 {  // BLAS leaves C untouched for k = 0 only when beta = 1; be explicit.
+                for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+                return
+            }
+            sgemmFn(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        } else {
+            portableSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// y = alpha * op(A) * x + beta * y, row-major A of `rows` x `cols` with row stride `lda`.
+    public func sgemv(transA: Bool, rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                      x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        if let sgemvFn, rows > 0, cols > 0 {
+            sgemvFn(101, transA ? 112 : 111, Int32(rows), Int32(cols), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        } else {
+            // Treat as a gemm with one column.
+            if transA {
+                portableSgemm(transA: true, transB: false, m: cols, n: 1, k: rows, alpha: alpha, a: a, lda: lda,
+                              b: x, ldb: 1, beta: beta, c: y, ldc: 1)
+            } else {
+                portableSgemm(transA: false, transB: false, m: rows, n: 1, k: cols, alpha: alpha, a: a, lda: lda,
+                              b: x, ldb: 1, beta: beta, c: y, ldc: 1)
+            }
+        }
+    }
+}
+
+/// Reference-quality row-major GEMM in plain Swift: the fallback when no BLAS library can be opened, and the
+/// oracle the tests compare BLAS against. Accumulates in Float, i-k-j loop order.
+public func portableSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let row = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(n, 1))
+    defer { row.deallocate() }
+    for i in 0..<m {
+        row.initialize(repeating: 0)
+        for p in 0..<k {
+            let av = transA ? a[p * lda + i] : a[i * lda + p]
+            if av == 0 { continue }
+            if transB {
+                for j in 0..<n { row[j] += av * b[j * ldb + p] }
+            } else {
+                let bRow = b + p * ldb
+                for j in 0..<n { row[j] += av * bRow[j] }
+            }
+        }
+        let cRow = c + i * ldc
+        if beta == 0 {
+            for j in 0..<n { cRow[j] = alpha * row[j] }
+        } else {
+            for j in 0..<n { cRow[j] = alpha * row[j] + beta * cRow[j] }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import OmniTensor
+
+@main
+struct OmniSIFTCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "omnisift",
+        abstract: "Prune Qwen2.5-Omni audio-video tokens before the LLM prefill (OmniSIFT and baselines).",
+        version: OmniSIFTVersion.long,
+        subcommands: [
+            BenchCommand.self,
+        ]
+    )
+}
+
+enum OmniSIFTVersion {
+    static let number = "0.1.0"
+    static var long: String {
+        let blas = BLASBackend.shared
+        let cpu = CPUFeatures.current
+        return """
+        omnisift \(number)
+        BLAS: \(blas.description)\(blas.libraryPath.map { " from \($0)" } ?? "")
+        CPU: \(cpu.modelName) [\(cpu.summary)]
+        """
+    }
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks (mean ± std over repetitions).",
+        subcommands: []
+    )
+}
