@@ -26,11 +26,13 @@ let package = Package(
         .target(name: "QwenOmni", dependencies: ["OmniTensor", "SafeTensors"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
         .target(name: "OmniSIFT", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni"]),
+        // Pictures: PNG writer/reader, canvas with a bitmap font, keep-mask mosaics, comparison charts.
+        .target(name: "OmniSIFTViz", dependencies: ["OmniTensor"]),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT",
+                "OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT", "OmniSIFTViz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +40,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz"]),
     ],
     swiftLanguageModes: [.v6]
 )
