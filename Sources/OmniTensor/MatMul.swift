@@ -21,3 +21,40 @@ extension Tensor {
         return c
     }
 }
+
+extension Tensor {
+    /// A linear layer in PyTorch's layout: `self` [n, in] (or any rank with last axis `in`) times `weight`ᵀ,
+    /// where `weight` is [out, in], plus `bias` [out] when given. Result: leading shape + [out].
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        precondition(rank >= 1 && weight.rank == 2 && weight.shape[1] == cols,
+                     "linear: input \(shape) against weight \(weight.shape) (expected [out, \(cols)])")
+        let inFeatures = cols, outFeatures = weight.shape[0]
+        if let bias {
+            precondition(bias.count == outFeatures, "linear: bias \(bias.shape) for \(outFeatures) outputs")
+        }
+        let n = inFeatures == 0 ? count : count / inFeatures
+        let lead = rank == 1 ? [] : Array(shape.dropLast())
+        var out = Tensor.zeros(lead + [outFeatures])
+        guard n > 0, outFeatures > 0 else { return out }
+        withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { w in
+                out.withUnsafeMutableBufferPointer { y in
+                    let py = y.baseAddress!
+                    var beta: Float = 0
+                    if let bias {
+                        bias.withUnsafeBufferPointer { b in
+                            for i in 0..<n { (py + i * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                        }
+                        beta = 1
+                    }
+                    if inFeatures > 0 {
+                        BLASBackend.shared.sgemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
+                                                 a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!,
+                                                 ldb: inFeatures, beta: beta, c: py, ldc: outFeatures)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
