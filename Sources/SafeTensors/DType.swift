@@ -68,11 +68,23 @@ public struct TensorEntry: Sendable, Equatable {
     }
 
     /// Number of elements (the product of `shape`, 1 for a scalar).
-    public var elementCount: Int { shape.reduce(1, *) }
+    public var elementCount: Int { checkedProduct(shape) ?? 0 }  // validated on open: never overflows
 }
 
-/// Product of `dims`, or nil when it overflows `Int` (dims are assumed non-negative).
+/// Product of `dims` multiplied left to right (as `Tensor` does), or nil when a partial product overflows `Int`.
+func sequentialProduct(_ dims: [Int]) -> Int? {
+    var p = 1
+    for d in dims {
+        let (r, o) = p.multipliedReportingOverflow(by: d)
+        if o { return nil }
+        p = r
+    }
+    return p
+}
+
+/// Product of `dims`, or nil when it overflows `Int` (dims are assumed non-negative; any zero makes it 0).
 func checkedProduct(_ dims: [Int]) -> Int? {
+    if dims.contains(0) { return 0 }
     var p = 1
     for d in dims {
         let (r, o) = p.multipliedReportingOverflow(by: d)

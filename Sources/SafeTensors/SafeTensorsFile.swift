@@ -91,7 +91,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// An F32, F16 or BF16 tensor converted to a Float32 `Tensor` with its shape.
     public func floatTensor(_ name: String) throws -> Tensor {
         let e = try requireEntry(name)
-        return Tensor(shape: e.shape, scalars: try floats(e, accessor: "floatTensor"))
+        let values = try floats(e, accessor: "floatTensor")
+        guard sequentialProduct(e.shape) != nil else {  // e.g. [2^40, 2^40, 0]: empty, but not a valid Tensor shape
+            throw SafeTensorsError(file: path, problem: "tensor '\(name)': shape \(e.shape) is too large for a Tensor")
+        }
+        return Tensor(shape: e.shape, scalars: values)
     }
 
     /// An F32, F16 or BF16 tensor as flat Float32 values.
