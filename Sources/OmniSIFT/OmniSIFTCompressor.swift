@@ -1,0 +1,100 @@
+import OmniTensor
+
+/// OmniSIFT (SPEC 3): STVP on every group's frames, then VGAS on every group's audio, guided by the group's kept
+/// video. Text, special and image tokens are always kept, as are audio tokens outside every group.
+///
+/// Stages reported in `CompressionResult.timings`: "groups" (frame/group analysis), "stvp", "vgas" (or
+/// "audio-fallback"), "gather" (applying the mask).
+public struct OmniSIFTCompressor: TokenCompressor {
+    /// How audio tokens are chosen.
+    public enum AudioSelection: Sendable {
+        case selector(VGASSelector)
+        case fallback(AudioFallback)
+    }
+
+    public let audioSelection: AudioSelection
+
+    /// OmniSIFT as published: VGAS with the given selector.
+    public init(selector: VGASSelector) { audioSelection = .selector(selector) }
+
+    /// STVP with a stand-in for VGAS (see `AudioFallback`); reported under its own method name.
+    public init(audioFallback: AudioFallback) { audioSelection = .fallback(audioFallback) }
+
+    public var name: String {
+        switch audioSelection {
+        case .selector: return "omnisift"
+        case .fallback(let f): return "omnisift-stvp+\(f.rawValue)"
+        }
+    }
+
+    public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
+        if case .selector(let s) = audioSelection, s.inputSize != input.hiddenSize {
+            throw OmniSIFTError("the selector expects embeddings of width D = \(s.inputSize) but inputs_embeds has D = \(input.hiddenSize)")
+        }
+        var keep = [Bool](repeating: true, count: input.tokenCount)
+        var details = input.groups.groups.map(GroupDetail.init(group:))
+        var timings = [StageTiming(stage: "groups", milliseconds: input.analysisMilliseconds)]
+
+        // STVP.
+        var clock = ContinuousClock.now
+        for (g, group) in input.groups.groups.enumerated() {
+            let pruning = STVP.prune(group: group, embeddings: input.embeddings, rhoVideo: budget.rhoVideo)
+            for i in pruning.dropped { keep[i] = false }
+            details[g].droppedVideo = pruning.dropped
+            details[g].spatialScores = pruning.spatialScores
+            details[g].temporalScores = pruning.temporalScores
+        }
+        timings.append(StageTiming(stage: "stvp", milliseconds: clock.duration(to: .now).milliseconds))
+
+        // Audio selection, on the groups with kept video and at least two audio tokens.
+        clock = ContinuousClock.now
+        let active = input.groups.groups.filter { group in
+            group.audioIndices.count > 1 && group.frames.contains { f in f.tokenIndices.contains { keep[$0] } }
+        }
+        let keptVideo = active.map { $0.videoIndices.filter { keep[$0] } }
+        switch audioSelection {
+        case .selector(let selector):
+            if !active.isEmpty {
+                let video = input.embeddings.gatherRows(keptVideo.flatMap { $0 })
+                let audio = input.embeddings.gatherRows(active.flatMap(\.audioIndices))
+                let flat = selector.scores(video: video, videoCounts: keptVideo.map(\.count),
+                                           audio: audio, audioCounts: active.map(\.audioIndices.count))
+                var offset = 0
+                for group in active {
+                    let la = group.audioIndices.count
+                    let scores = Array(flat[offset..<offset + la])
+                    offset += la
+                    let keepCount = la - CompressionBudget.dropCount(la, budget.rhoAudio)
+                    var kept = [Bool](repeating: false, count: la)
+                    for i in topKIndices(scores, k: keepCount) { kept[i] = true }
+                    var dropped: [Int] = []
+                    for i in 0..<la where !kept[i] {
+                        keep[group.audioIndices[i]] = false
+                        dropped.append(group.audioIndices[i])
+                    }
+                    details[group.index].audioScores = scores
+                    details[group.index].droppedAudio = dropped
+                }
+            }
+            timings.append(StageTiming(stage: "vgas", milliseconds: clock.duration(to: .now).milliseconds))
+        case .fallback(let fallback):
+            for (group, videoIdx) in zip(active, keptVideo) {
+                let audio = input.embeddings.gatherRows(group.audioIndices)
+                let video = fallback == .videoSimilarity ? input.embeddings.gatherRows(videoIdx) : Tensor.zeros([videoIdx.count, 0])
+                let (kept, scores) = fallback.select(audio: audio, keptVideo: video, rhoAudio: budget.rhoAudio)
+                var isKept = [Bool](repeating: false, count: group.audioIndices.count)
+                for i in kept { isKept[i] = true }
+                var dropped: [Int] = []
+                for (i, idx) in group.audioIndices.enumerated() where !isKept[i] {
+                    keep[idx] = false
+                    dropped.append(idx)
+                }
+                details[group.index].audioScores = scores
+                details[group.index].droppedAudio = dropped
+            }
+            timings.append(StageTiming(stage: "audio-fallback", milliseconds: clock.duration(to: .now).milliseconds))
+        }
+        return CompressionResult(method: name, input: input, budget: budget, keepMask: keep, groups: details,
+                                 timings: timings)
+    }
+}

@@ -1,0 +1,45 @@
+import OmniTensor
+
+/// STVP, spatio-temporal video pruning (SPEC 3.2). No parameters.
+///
+/// For a group with first frame F1 of n tokens, `k = Int(Double(n) * rhoVideo)` tokens are dropped per frame:
+/// - spatial, F1 only: each token is scored by its cosine similarity to F1's mean embedding and the k highest
+///   (least distinctive) are dropped;
+/// - temporal, the second frame F2 only, when it has exactly n tokens: token p of F2 is scored by its cosine
+///   similarity to token p of the UNPRUNED F1 and the k highest (most static) are dropped.
+/// A single-frame group gets spatial pruning only. Ties: the lower index is dropped first.
+public enum STVP {
+    /// The pruning of one group.
+    public struct GroupPruning: Sendable, Equatable {
+        /// Sequence indices of the dropped video tokens: F1's (best score first), then F2's.
+        public var dropped: [Int] = []
+        /// Score of each F1 token (nil when F1 is empty).
+        public var spatialScores: [Float]?
+        /// Score of each F2 token (nil without a second frame of n tokens).
+        public var temporalScores: [Float]?
+    }
+
+    /// Prunes the frames of `group` given the sequence's embeddings [N, D].
+    public static func prune(group: TokenGroup, embeddings: Tensor, rhoVideo: Double) -> GroupPruning {
+        var result = GroupPruning()
+        guard let f1 = group.frames.first, !f1.tokenIndices.isEmpty else { return result }
+        let n = f1.tokenIndices.count
+        let k = CompressionBudget.dropCount(n, rhoVideo)
+        let e1 = embeddings.gatherRows(f1.tokenIndices)
+        let spatial = Tensor.cosineSimilarity(rowsOf: e1, with: e1.meanRows())
+        result.spatialScores = spatial
+        if k > 0 {
+            result.dropped += topKIndices(spatial, k: k).map { f1.tokenIndices[$0] }
+        }
+        if group.frames.count > 1, group.frames[1].tokenIndices.count == n {
+            let f2 = group.frames[1]
+            let e2 = embeddings.gatherRows(f2.tokenIndices)
+            let temporal = Tensor.rowwiseCosineSimilarity(e2, e1)
+            result.temporalScores = temporal
+            if k > 0 {
+                result.dropped += topKIndices(temporal, k: k).map { f2.tokenIndices[$0] }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import OmniTensor
+import SafeTensors
+
+/// VGAS, the vision-guided audio selector of SPEC 3.3: a cross-attention scorer from the group's kept video to
+/// its audio tokens. Weights are immutable once loaded.
+///
+/// Forward, for kept video V [Lv, D] and audio A [La, D] of one group (hidden width H, `numHeads` heads):
+///   v = LayerNorm_v(V Wvᵀ + bv), a = LayerNorm_a(A Waᵀ + ba)                  (eps 1e-5)
+///   o = MultiHeadAttention(query a, key v, value v)                            (packed q, k, v projection)
+///   x = LayerNorm_post(o + a)
+///   score = sigmoid(W2 · SiLU(W1 x + b1) + b2)                                  one per audio token
+///
+/// Parameter names are the official checkpoint's (PyTorch layout, Linear weight [out, in]), under
+/// `thinker.compressor.` (also accepted under `compressor.` or bare): see `parameterNames`.
+public struct VGASSelector: Sendable {
+    /// The prefix the official checkpoint uses; `save` writes it by default.
+    public static let officialPrefix = "thinker.compressor."
+    /// The official head count, used when neither an argument nor the file's `num_heads` metadata gives one.
+    public static let defaultHeads = 8
+    /// The official hidden width.
+    public static let defaultHidden = 512
+    /// LayerNorm epsilon (PyTorch's default).
+    public static let layerNormEps: Float = 1e-5
+
+    /// Parameter names without prefix, in the order they are saved.
+    public static let parameterNames = [
+        "v_proj.weight", "v_proj.bias", "a_proj.weight", "a_proj.bias",
+        "v_norm.weight", "v_norm.bias", "a_norm.weight", "a_norm.bias",
+        "post_attn_norm.weight", "post_attn_norm.bias",
+        "cross_attn.in_proj_weight", "cross_attn.in_proj_bias",
+        "cross_attn.out_proj.weight", "cross_attn.out_proj.bias",
+        "score_head.0.weight", "score_head.0.bias", "score_head.2.weight", "score_head.2.bias",
+    ]
+
+    /// Embedding width D of the LLM (3584 for 7B, 2048 for 3B).
+    public let inputSize: Int
+    /// Hidden width H (512 officially).
+    public let hiddenSize: Int
+    /// Width of the score head's middle layer (H / 2 officially).
+    public let scoreHiddenSize: Int
+    public let numHeads: Int
+    /// All parameters by name (without prefix).
+    public let parameters: [String: Tensor]
+
+    // Split views used by the forward pass.
+    private let wq: Tensor, bq: Tensor, wkv: Tensor, bkv: Tensor
+
+    /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
+    /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
+    /// one error.
+    public init(parameters: [String: Tensor], numHeads: Int = VGASSelector.defaultHeads, source: String = "selector") throws {
+        var problems: [String] = []
+        let missing = Self.parameterNames.filter { parameters[$0] == nil }
+        if !missing.isEmpty { problems.append("missing: \(missing.joined(separator: ", "))") }
+        let extra = parameters.keys.filter { !Self.parameterNames.contains($0) }.sorted()
+        if !extra.isEmpty { problems.append("unexpected: \(extra.joined(separator: ", "))") }
+        let reference = parameters["v_proj.weight"] ?? parameters["a_proj.weight"]
+        let h = reference?.rank == 2 ? reference!.shape[0] : (parameters["v_norm.weight"]?.shape.first ?? 0)
+        let d = reference?.rank == 2 ? reference!.shape[1] : 0
+        let m = parameters["score_head.0.weight"].flatMap { $0.rank == 2 ? $0.shape[0] : nil } ?? h / 2
+        let expected: [String: [Int]] = [
+            "v_proj.weight": [h, d], "v_proj.bias": [h], "a_proj.weight": [h, d], "a_proj.bias": [h],
+            "v_norm.weight": [h], "v_norm.bias": [h], "a_norm.weight": [h], "a_norm.bias": [h],
+            "post_attn_norm.weight": [h], "post_attn_norm.bias": [h],
+            "cross_attn.in_proj_weight": [3 * h, h], "cross_attn.in_proj_bias": [3 * h],
+            "cross_attn.out_proj.weight": [h, h], "cross_attn.out_proj.bias": [h],
+            "score_head.0.weight": [m, h], "score_head.0.bias": [m],
+            "score_head.2.weight": [1, m], "score_head.2.bias": [1],
+        ]
+        var misShaped: [String] = []
+        for name in Self.parameterNames {
+            if let t = parameters[name], t.shape != expected[name]! {
+                misShaped.append("\(name) \(t.shape) (expected \(expected[name]!))")
+            }
+        }
+        if !misShaped.isEmpty {
+            problems.append("mis-shaped (with D = \(d), H = \(h) read from v_proj.weight): \(misShaped.joined(separator: "; "))")
+        }
+        if h == 0 || d == 0 || m == 0 { problems.append("empty dimensions D = \(d), H = \(h), score width = \(m)") }
+        if numHeads < 1 || (h > 0 && h % numHeads != 0) {
+            problems.append("\(numHeads) heads do not divide the hidden width \(h)")
+        }
+        guard problems.isEmpty else {
+            throw OmniSIFTError("\(source): invalid VGAS selector weights: \(problems.joined(separator: " | "))")
+        }
+        inputSize = d
+        hiddenSize = h
+        scoreHiddenSize = m
+        self.numHeads = numHeads
+        self.parameters = parameters
+        let inW = parameters["cross_attn.in_proj_weight"]!.scalars
+        let inB = parameters["cross_attn.in_proj_bias"]!.scalars
+        wq = Tensor(shape: [h, h], scalars: Array(inW[0..<h * h]))
+        wkv = Tensor(shape: [2 * h, h], scalars: Array(inW[h * h..<3 * h * h]))
+        bq = Tensor(shape: [h], scalars: Array(inB[0..<h]))
+        bkv = Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h]))
+    }
+
+    /// Loads from a `.safetensors` file, a sharded checkpoint folder (with `model.safetensors.index.json`) or the
+    /// index file. Names under `thinker.compressor.`, `compressor.` or bare are accepted; other tensors of a full
+    /// model checkpoint are ignored. Heads: `numHeads`, else the metadata `num_heads`, else 8.
+    public static func load(path: String, numHeads: Int? = nil) throws -> VGASSelector {
+        let checkpoint = try SafeTensorsCheckpoint(path: path)
+        let names = checkpoint.names
+        let prefix: String
+        if names.contains(where: { $0.hasPrefix(officialPrefix) }) {
+            prefix = officialPrefix
+        } else if names.contains(where: { $0.hasPrefix("compressor.") }) {
+            prefix = "compressor."
+        } else if names.contains(where: { parameterNames.contains($0) }) {
+            prefix = ""
+        } else {
+            throw OmniSIFTError("\(path): no VGAS selector weights found (expected names like "
+                + "\(officialPrefix)v_proj.weight, also accepted without 'thinker.'); the file has \(names.count) tensors")
+        }
+        var params: [String: Tensor] = [:]
+        for name in names where name.hasPrefix(prefix) {
+            let short = String(name.dropFirst(prefix.count))
+            params[short] = try checkpoint.floatTensor(name)
+        }
+        var heads = numHeads
+        if heads == nil, let meta = checkpoint.metadata["num_heads"] {
+            guard let v = Int(meta), v > 0 else {
+                throw OmniSIFTError("\(path): metadata num_heads = '\(meta)' is not a positive integer")
+            }
+            heads = v
+        }
+        return try VGASSelector(parameters: params, numHeads: heads ?? defaultHeads, source: path)
+    }
+
+    /// A freshly initialised selector for training, seeded, mirroring PyTorch's default initialisation in
+    /// distribution: Linear weights (v_proj, a_proj, out_proj, score head) uniform in ±1/sqrt(fan_in) (PyTorch's
+    /// kaiming_uniform with a = sqrt(5)), Linear biases uniform in ±1/sqrt(fan_in) except the attention's
+    /// in_proj and out_proj biases (zero, as nn.MultiheadAttention does), in_proj_weight xavier-uniform
+    /// (±sqrt(6 / (H + 3H))), LayerNorm weights 1 and biases 0. The score-head width is H / 2.
+    public static func randomlyInitialized(inputSize d: Int, hiddenSize h: Int = defaultHidden,
+                                           numHeads: Int = defaultHeads, seed: UInt64) throws -> VGASSelector {
+        guard d > 0, h > 1 else { throw OmniSIFTError("selector init: D = \(d) and H = \(h) must be positive (H >= 2)") }
+        var rng = SplitMix64(seed: seed)
+        func uniform(_ shape: [Int], bound: Double) -> Tensor {
+            let n = shape.reduce(1, *)
+            var s = [Float](repeating: 0, count: n)
+            for i in 0..<n { s[i] = Float((rng.nextUnit() * 2 - 1) * bound) }
+            return Tensor(shape: shape, scalars: s)
+        }
+        let m = h / 2
+        let bd = 1 / Double(d).squareRoot(), bh = 1 / Double(h).squareRoot(), bm = 1 / Double(m).squareRoot()
+        var p: [String: Tensor] = [:]
+        p["v_proj.weight"] = uniform([h, d], bound: bd); p["v_proj.bias"] = uniform([h], bound: bd)
+        p["a_proj.weight"] = uniform([h, d], bound: bd); p["a_proj.bias"] = uniform([h], bound: bd)
+        for norm in ["v_norm", "a_norm", "post_attn_norm"] {
+            p["\(norm).weight"] = Tensor(shape: [h], repeating: 1)
+            p["\(norm).bias"] = Tensor.zeros([h])
+        }
+        p["cross_attn.in_proj_weight"] = uniform([3 * h, h], bound: (6.0 / Double(4 * h)).squareRoot())
+        p["cross_attn.in_proj_bias"] = Tensor.zeros([3 * h])
+        p["cross_attn.out_proj.weight"] = uniform([h, h], bound: bh)
+        p["cross_attn.out_proj.bias"] = Tensor.zeros([h])
+        p["score_head.0.weight"] = uniform([m, h], bound: bh); p["score_head.0.bias"] = uniform([m], bound: bh)
+        p["score_head.2.weight"] = uniform([1, m], bound: bm); p["score_head.2.bias"] = uniform([1], bound: bm)
+        return try VGASSelector(parameters: p, numHeads: numHeads, source: "random init")
+    }
+
+    /// Writes the weights under `prefix` (the official names by default) with metadata `num_heads`, so the file
+    /// loads here and in the reference code.
+    public func save(to path: String, prefix: String = VGASSelector.officialPrefix,
+                     dtype: SafeTensorsDType = .f32) throws {
+        var writer = SafeTensorsWriter(metadata: ["num_heads": String(numHeads), "format": "pt"])
+        for name in Self.parameterNames {
+            try writer.add(prefix + name, parameters[name]!, dtype: dtype)
+        }
+        try writer.write(to: path)
+    }
+
+    /// Number of parameters of a selector with these widths (score-head width H / 2).
+    public static func parameterCount(inputSize d: Int, hiddenSize h: Int = defaultHidden) -> Int {
+        let m = h / 2
+        return 2 * (d * h + h) + 3 * 2 * h + (3 * h * h + 3 * h + h * h + h) + (h * m + m + m + 1)
+    }
+
+    /// Number of parameters of this selector.
+    public var parameterCount: Int { parameters.values.reduce(0) { $0 + $1.count } }
+
+    private func p(_ name: String) -> Tensor { parameters[name]! }
+
+    /// Scores of one group's audio tokens `audio` [La, D] given its kept video `video` [Lv, D].
+    public func scores(video: Tensor, audio: Tensor) -> [Float] {
+        scores(batches: [(video: video, audio: audio)])[0]
+    }
+
+    /// Scores of several groups at once: the projections run as one GEMM over all groups' audio (and one over
+    /// all video); attention runs per group and head. Each batch needs Lv >= 1; La may be 0.
+    public func scores(batches: [(video: Tensor, audio: Tensor)]) -> [[Float]] {
+        let allVideo = Tensor.concatRows(batches.map(\.video))
+        let allAudio = Tensor.concatRows(batches.map(\.audio))
+        let videoCounts = batches.map(\.video.rows)
+        let audioCounts = batches.map(\.audio.rows)
+        let flat = scores(video: allVideo, videoCounts: videoCounts, audio: allAudio, audioCounts: audioCounts)
+        var out: [[Float]] = []
+        var offset = 0
+        for c in audioCounts {
+            out.append(Array(flat[offset..<offset + c]))
+            offset += c
+        }
+        return out
+    }
+
+    /// The batched forward on pre-stacked rows: `video` holds the groups' kept video rows one group after the
+    /// other (`videoCounts` rows each), `audio` likewise. Returns one score per audio row.
+    public func scores(video: Tensor, videoCounts: [Int], audio: Tensor, audioCounts: [Int]) -> [Float] {
+        precondition(videoCounts.count == audioCounts.count, "VGAS: group counts differ")
+        precondition(video.rows == videoCounts.reduce(0, +) && audio.rows == audioCounts.reduce(0, +),
+                     "VGAS: row counts do not match the group sizes")
+        precondition((video.rows == 0 || video.cols == inputSize) && (audio.rows == 0 || audio.cols == inputSize),
+                     "VGAS: embeddings of width \(video.cols)/\(audio.cols), selector expects \(inputSize)")
+        let h = hiddenSize
+        let na = audio.rows
+        if na == 0 { return [] }
+        let eps = Self.layerNormEps
+        let v = video.linear(weight: p("v_proj.weight"), bias: p("v_proj.bias"))
+            .layerNorm(weight: p("v_norm.weight"), bias: p("v_norm.bias"), eps: eps)
+        let a = audio.linear(weight: p("a_proj.weight"), bias: p("a_proj.bias"))
+            .layerNorm(weight: p("a_norm.weight"), bias: p("a_norm.bias"), eps: eps)
+        let q = a.linear(weight: wq, bias: bq)     // [Na, H]
+        let kv = v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: keys then values
+        let hd = h / numHeads
+        let scale = 1 / Float(hd).squareRoot()
+        var o = Tensor.zeros([na, h])
+        let blas = BLASBackend.shared
+        var aOff = 0, vOff = 0
+        for (la, lv) in zip(audioCounts, videoCounts) {
+            defer { aOff += la; vOff += lv }
+            if la == 0 { continue }
+            precondition(lv > 0, "VGAS: a group with audio needs at least one video token")
+            for head in 0..<numHeads {
+                var s = Tensor.zeros([la, lv])
+                q.withUnsafeBufferPointer { pq in
+                    kv.withUnsafeBufferPointer { pkv in
+                        s.withUnsafeMutableBufferPointer { ps in
+                            blas.sgemm(transA: false, transB: true, m: la, n: lv, k: hd, alpha: scale,
+                                       a: pq.baseAddress! + aOff * h + head * hd, lda: h,
+                                       b: pkv.baseAddress! + vOff * 2 * h + head * hd, ldb: 2 * h,
+                                       c: ps.baseAddress!, ldc: lv)
+                        }
+                    }
+                }
+                let pr = s.softmaxRows()
+                pr.withUnsafeBufferPointer { pp in
+                    kv.withUnsafeBufferPointer { pkv in
+                        o.withUnsafeMutableBufferPointer { po in
+                            blas.sgemm(transA: false, transB: false, m: la, n: hd, k: lv,
+                                       a: pp.baseAddress!, lda: lv,
+                                       b: pkv.baseAddress! + vOff * 2 * h + h + head * hd, ldb: 2 * h,
+                                       c: po.baseAddress! + aOff * h + head * hd, ldc: h)
+                        }
+                    }
+                }
+            }
+        }
+        let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
+        let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)
+        let hidden = x.linear(weight: p("score_head.0.weight"), bias: p("score_head.0.bias")).silu()
+        let logits = hidden.linear(weight: p("score_head.2.weight"), bias: p("score_head.2.bias"))
+        return logits.sigmoid().scalars
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator for reproducible initialisation.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 53 random bits.
+    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+}
