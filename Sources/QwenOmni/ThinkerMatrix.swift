@@ -1,0 +1,124 @@
+import Foundation
+import OmniTensor
+
+/// A weight matrix of the thinker decoder in PyTorch layout `[out, in]` (`rows` = out, `cols` = in), held either
+/// as Float32 or as bfloat16.
+///
+/// bfloat16 storage is how a 7B model fits in 24 GB: the bits usually stay in the memory-mapped checkpoint (no
+/// copy, pages shared with the page cache) and are widened to Float32 one tile of output rows at a time, right
+/// before the BLAS GEMM that uses the tile. The widening costs `rows · cols` conversions per call, which is small
+/// next to the `2 · n · rows · cols` flops of a prefill chunk of `n` rows.
+///
+/// Immutable after creation; safe to share between threads.
+public final class ThinkerMatrix: @unchecked Sendable {
+    /// Output features (PyTorch `out_features`).
+    public let rows: Int
+    /// Input features (PyTorch `in_features`).
+    public let cols: Int
+    private let f32: [Float]?
+    private let bf16: UnsafeRawPointer?
+    /// Keeps the memory behind `bf16` alive (a mapped checkpoint, or an owned buffer).
+    private let owner: AnyObject?
+
+    /// A Float32 matrix; `scalars` is row-major `[rows, cols]`.
+    public init(rows: Int, cols: Int, float32 scalars: [Float]) {
+        precondition(scalars.count == rows * cols, "ThinkerMatrix: \(scalars.count) scalars for [\(rows), \(cols)]")
+        self.rows = rows
+        self.cols = cols
+        self.f32 = scalars
+        self.bf16 = nil
+        self.owner = nil
+    }
+
+    /// A bfloat16 matrix whose `rows · cols` values (row-major, any alignment) live at `bytes` for as long as
+    /// `owner` lives (for example a memory-mapped `SafeTensorsFile`).
+    public init(rows: Int, cols: Int, bf16 bytes: UnsafeRawPointer, owner: AnyObject) {
+        self.rows = rows
+        self.cols = cols
+        self.f32 = nil
+        self.bf16 = bytes
+        self.owner = owner
+    }
+
+    /// A bfloat16 copy of a Float32 tensor `[rows, cols]` (values rounded to nearest even).
+    public static func bf16(rounding tensor: Tensor) -> ThinkerMatrix {
+        precondition(tensor.rank == 2, "ThinkerMatrix.bf16: rank-2 tensor expected, got \(tensor.shape)")
+        let buffer = OwnedBytes(count: tensor.count * 2)
+        tensor.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { convertFloatToBF16(base, buffer.pointer, count: tensor.count) }
+        }
+        return ThinkerMatrix(rows: tensor.shape[0], cols: tensor.shape[1], bf16: UnsafeRawPointer(buffer.pointer),
+                             owner: buffer)
+    }
+
+    /// Whether the values are held as bfloat16.
+    public var isBF16: Bool { bf16 != nil }
+
+    /// Bytes the values occupy (mapped or owned).
+    public var byteCount: Int { rows * cols * (isBF16 ? 2 : 4) }
+
+    /// Row `r` widened to Float32 into `dst` (`cols` values). Used for embedding look-ups.
+    public func copyRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows, "ThinkerMatrix.copyRow: row \(r) of \(rows)")
+        if let bf16 {
+            convertBF16ToFloat(bf16 + 2 * r * cols, dst, count: cols)
+        } else {
+            f32!.withUnsafeBufferPointer { p in dst.update(from: p.baseAddress! + r * cols, count: cols) }
+        }
+    }
+
+    /// The whole matrix as a Float32 tensor `[rows, cols]` (a copy).
+    public func toTensor() -> Tensor {
+        if let f32 { return Tensor(shape: [rows, cols], scalars: f32) }
+        var t = Tensor.zeros([rows, cols])
+        t.withUnsafeMutableBufferPointer { p in convertBF16ToFloat(bf16!, p.baseAddress!, count: rows * cols) }
+        return t
+    }
+
+    /// `out[i, :] (+)= x[i, :] · selfᵀ (+ bias)` for `n` rows: `x` is `[n, cols]` with row stride `cols`, `out` is
+    /// `[n, rows]` with row stride `ldOut`. With `accumulate` the product is added to `out` (bias must be nil).
+    func apply(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
+               bias: [Float]? = nil, accumulate: Bool = false) {
+        if n == 0 { return }
+        let blas = BLASBackend.shared
+        if let f32 {
+            f32.withUnsafeBufferPointer { w in
+                blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
+                           b: w.baseAddress!, ldb: cols, beta: accumulate ? 1 : 0, c: out, ldc: ldOut)
+            }
+        } else {
+            // Widen a tile of output rows (about 4 MB of Float32), multiply, move on.
+            let tileRows = max(16, min(rows, (1 << 20) / max(cols, 1)))
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * cols)
+            defer { scratch.deallocate() }
+            var r0 = 0
+            while r0 < rows {
+                let t = min(tileRows, rows - r0)
+                convertBF16ToFloat(bf16! + 2 * r0 * cols, scratch, count: t * cols)
+                blas.sgemm(transA: false, transB: true, m: n, n: t, k: cols, a: x, lda: cols, b: scratch, ldb: cols,
+                           beta: accumulate ? 1 : 0, c: out + r0, ldc: ldOut)
+                r0 += t
+            }
+        }
+        if let bias {
+            precondition(!accumulate && bias.count == rows, "ThinkerMatrix.apply: bias of \(bias.count) for \(rows)")
+            bias.withUnsafeBufferPointer { b in
+                for i in 0..<n {
+                    let row = out + i * ldOut
+                    for j in 0..<rows { row[j] += b[j] }
+                }
+            }
+        }
+    }
+}
+
+/// An owned, never-moving byte buffer (for bf16 matrices that are not backed by a mapped file).
+final class OwnedBytes: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+    }
+    deinit { pointer.deallocate() }
+}

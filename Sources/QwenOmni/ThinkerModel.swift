@@ -1,0 +1,542 @@
+import Foundation
+import OmniTensor
+
+// The Qwen2.5-Omni thinker text decoder (SPEC 2): token embeddings, decoder layers (RMSNorm, grouped-query
+// attention with q/k/v bias and M-RoPE over 3-D positions, SwiGLU MLP), final RMSNorm and `lm_head`.
+//
+// The model object holds only immutable weights; everything a request changes (KV cache, rope delta, cache
+// position, timings) lives in a `ThinkerState` value that the caller owns and passes `inout`.
+//
+// Prefill runs layer by layer, and inside a layer in chunks of rows (`chunkRows`), so that the large MLP
+// intermediate is bounded by the chunk. Causal attention of a chunk reads the keys already in the cache; it is
+// computed block by block (query block x key block GEMMs) with an online softmax, so no N x N score matrix is held.
+
+/// A problem with the inputs of a thinker forward pass or with the model's weights.
+public struct ThinkerError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The weights of one decoder layer (PyTorch layout: projections are `[out, in]`).
+public struct ThinkerLayerWeights: Sendable {
+    public var qProj: ThinkerMatrix, qBias: [Float]
+    public var kProj: ThinkerMatrix, kBias: [Float]
+    public var vProj: ThinkerMatrix, vBias: [Float]
+    public var oProj: ThinkerMatrix
+    public var gateProj: ThinkerMatrix
+    public var upProj: ThinkerMatrix
+    public var downProj: ThinkerMatrix
+    public var inputNorm: [Float]
+    public var postAttentionNorm: [Float]
+
+    public init(qProj: ThinkerMatrix, qBias: [Float], kProj: ThinkerMatrix, kBias: [Float], vProj: ThinkerMatrix,
+                vBias: [Float], oProj: ThinkerMatrix, gateProj: ThinkerMatrix, upProj: ThinkerMatrix,
+                downProj: ThinkerMatrix, inputNorm: [Float], postAttentionNorm: [Float]) {
+        self.qProj = qProj; self.qBias = qBias
+        self.kProj = kProj; self.kBias = kBias
+        self.vProj = vProj; self.vBias = vBias
+        self.oProj = oProj
+        self.gateProj = gateProj; self.upProj = upProj; self.downProj = downProj
+        self.inputNorm = inputNorm; self.postAttentionNorm = postAttentionNorm
+    }
+
+    /// Bytes held by the layer's weights.
+    public var byteCount: Int {
+        [qProj, kProj, vProj, oProj, gateProj, upProj, downProj].reduce(0) { $0 + $1.byteCount }
+            + 4 * (qBias.count + kBias.count + vBias.count + inputNorm.count + postAttentionNorm.count)
+    }
+}
+
+/// Wall-clock timings and counts of one request.
+public struct ThinkerTimings: Sendable, Equatable {
+    /// Tokens run through the prefill (after any compression).
+    public var prefillTokens = 0
+    public var prefillSeconds = 0.0
+    /// Tokens produced by decode steps (each step runs one token through the model).
+    public var decodeSteps = 0
+    public var decodeSeconds = 0.0
+    public init() {}
+    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(prefillTokens) / prefillSeconds : 0 }
+    public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0 }
+}
+
+/// The per-request state of the thinker: KV cache, rope delta, cache position and timings.
+public struct ThinkerState: Sendable {
+    public var cache: KVCache
+    /// `rope_deltas` of the prompt (SPEC 2.2): max position + 1 - uncompressed prompt length.
+    public var ropeDelta: Int64
+    /// The cache position of the next token: the UNCOMPRESSED prompt length plus the tokens decoded so far.
+    /// Compression does not change it (SPEC 2.2), so generated tokens continue the original numbering.
+    public var cachePosition: Int
+    public var timings = ThinkerTimings()
+
+    public init(cache: KVCache, ropeDelta: Int64, cachePosition: Int = 0) {
+        self.cache = cache
+        self.ropeDelta = ropeDelta
+        self.cachePosition = cachePosition
+    }
+
+    /// Position (on all three axes) of the next decoded token: `cachePosition + ropeDelta`.
+    public var nextPosition: Int64 { Int64(cachePosition) + ropeDelta }
+}
+
+/// The thinker text decoder with its weights. Immutable; share it freely.
+public final class ThinkerModel: @unchecked Sendable {
+    public let config: ThinkerTextConfig
+    public let embedTokens: ThinkerMatrix
+    public let layers: [ThinkerLayerWeights]
+    public let norm: [Float]
+    public let lmHead: ThinkerMatrix
+    /// Rows per prefill chunk inside a layer (bounds the MLP intermediate: `chunkRows x intermediate_size`).
+    public let chunkRows: Int
+    /// Attention block sizes: queries per block and keys per block of the online softmax.
+    public let queryBlock: Int, keyBlock: Int
+    /// Inverse rotary frequencies, one per frequency pair (`head_dim / 2`), computed in Float32 like PyTorch.
+    let invFreq: [Float]
+    /// For each frequency pair, the position axis (0 t, 1 h, 2 w) that rotates it (`mrope_section`).
+    let pairAxis: [Int]
+
+    /// Builds a model and checks every weight's shape against `config`.
+    public init(config: ThinkerTextConfig, embedTokens: ThinkerMatrix, layers: [ThinkerLayerWeights], norm: [Float],
+                lmHead: ThinkerMatrix, chunkRows: Int = 1024, queryBlock: Int = 128, keyBlock: Int = 512) throws {
+        try config.validate()
+        let (d, hd, h, kv, inter, v) = (config.hiddenSize, config.headDim, config.numAttentionHeads,
+                                        config.numKeyValueHeads, config.intermediateSize, config.vocabSize)
+        func check(_ name: String, _ m: ThinkerMatrix, _ r: Int, _ c: Int) throws {
+            if m.rows != r || m.cols != c {
+                throw ThinkerError("\(name): shape [\(m.rows), \(m.cols)], expected [\(r), \(c)]")
+            }
+        }
+        func check(_ name: String, _ a: [Float], _ n: Int) throws {
+            if a.count != n { throw ThinkerError("\(name): \(a.count) values, expected \(n)") }
+        }
+        if layers.count != config.numHiddenLayers {
+            throw ThinkerError("\(layers.count) decoder layers, config says \(config.numHiddenLayers)")
+        }
+        try check("embed_tokens", embedTokens, v, d)
+        try check("lm_head", lmHead, v, d)
+        try check("norm", norm, d)
+        for (i, l) in layers.enumerated() {
+            let p = "layers.\(i)."
+            try check(p + "self_attn.q_proj", l.qProj, h * hd, d); try check(p + "self_attn.q_proj.bias", l.qBias, h * hd)
+            try check(p + "self_attn.k_proj", l.kProj, kv * hd, d); try check(p + "self_attn.k_proj.bias", l.kBias, kv * hd)
+            try check(p + "self_attn.v_proj", l.vProj, kv * hd, d); try check(p + "self_attn.v_proj.bias", l.vBias, kv * hd)
+            try check(p + "self_attn.o_proj", l.oProj, d, h * hd)
+            try check(p + "mlp.gate_proj", l.gateProj, inter, d)
+            try check(p + "mlp.up_proj", l.upProj, inter, d)
+            try check(p + "mlp.down_proj", l.downProj, d, inter)
+            try check(p + "input_layernorm", l.inputNorm, d)
+            try check(p + "post_attention_layernorm", l.postAttentionNorm, d)
+        }
+        if config.hiddenAct != "silu" {
+            throw ThinkerError("hidden_act \"\(config.hiddenAct)\" is not supported (only silu)")
+        }
+        self.config = config
+        self.embedTokens = embedTokens
+        self.layers = layers
+        self.norm = norm
+        self.lmHead = lmHead
+        self.chunkRows = max(1, chunkRows)
+        self.queryBlock = max(1, queryBlock)
+        self.keyBlock = max(1, keyBlock)
+        let half = hd / 2
+        // inv_freq = 1 / theta^(2j / head_dim), each step in Float32 as PyTorch does it.
+        let theta = Float(config.ropeTheta)
+        invFreq = (0..<half).map { j in 1 / powf(theta, Float(2 * j) / Float(hd)) }
+        var axis = [Int]()
+        for (a, count) in config.mropeSection.enumerated() { axis += Array(repeating: a, count: count) }
+        pairAxis = axis
+    }
+
+    /// The same weights (shared, not copied) with other chunk / attention block sizes.
+    public func withBlocking(chunkRows: Int? = nil, queryBlock: Int? = nil, keyBlock: Int? = nil) -> ThinkerModel {
+        try! ThinkerModel(config: config, embedTokens: embedTokens, layers: layers, norm: norm, lmHead: lmHead,
+                          chunkRows: chunkRows ?? self.chunkRows, queryBlock: queryBlock ?? self.queryBlock,
+                          keyBlock: keyBlock ?? self.keyBlock)
+    }
+
+    /// Bytes held by all weights.
+    public var weightBytes: Int {
+        embedTokens.byteCount + (lmHead === embedTokens ? 0 : lmHead.byteCount) + layers.reduce(0) { $0 + $1.byteCount }
+            + 4 * norm.count
+    }
+
+    /// An empty per-request state with room for `capacity` cached tokens.
+    public func makeState(ropeDelta: Int64 = 0, capacity: Int = 0) -> ThinkerState {
+        ThinkerState(cache: KVCache(layers: config.numHiddenLayers, kvHeads: config.numKeyValueHeads,
+                                    headDim: config.headDim, capacity: capacity),
+                     ropeDelta: ropeDelta)
+    }
+
+    /// Embedding rows for token ids, `[ids.count, hidden]`. Throws for an id outside the vocabulary.
+    public func embed(_ ids: [Int]) throws -> Tensor {
+        let d = config.hiddenSize
+        var out = Tensor.zeros([ids.count, d])
+        for (i, id) in ids.enumerated() where id < 0 || id >= config.vocabSize {
+            throw ThinkerError("token id \(id) at index \(i) is outside the vocabulary 0..<\(config.vocabSize)")
+        }
+        out.withUnsafeMutableBufferPointer { p in
+            for (i, id) in ids.enumerated() { embedTokens.copyRow(id, into: p.baseAddress! + i * d) }
+        }
+        return out
+    }
+
+    // MARK: - Forward
+
+    /// Runs `embeddings` (`[n, hidden]`) at `positions` through every layer, appending their keys and values to
+    /// `state.cache`, and returns the final-normed hidden states `[n, hidden]`. Tokens attend causally to every
+    /// token already in the cache and to the earlier tokens of this call (order = sequence order, whatever the
+    /// position values: kept tokens of a compressed prompt keep their original positions with gaps).
+    ///
+    /// Does not change `state.cachePosition` or the timings (see `prefill` and `decode`).
+    public func forward(embeddings: Tensor, positions: PositionIds, state: inout ThinkerState) throws -> Tensor {
+        let n = embeddings.rank == 2 ? embeddings.shape[0] : -1
+        let d = config.hiddenSize
+        guard embeddings.rank == 2, embeddings.shape[1] == d else {
+            throw ThinkerError("embeddings have shape \(embeddings.shape), expected [N, \(d)] (hidden_size)")
+        }
+        guard positions.count == n else {
+            throw ThinkerError("position_ids hold \(positions.count) tokens, embeddings \(n)")
+        }
+        guard state.cache.layers == config.numHiddenLayers, state.cache.kvHeads == config.numKeyValueHeads,
+              state.cache.headDim == config.headDim else {
+            throw ThinkerError("the KV cache was made for another model shape")
+        }
+        if n == 0 { return Tensor.zeros([0, d]) }
+        let base = state.cache.length
+        state.cache.reserve(base + n)
+        var x = embeddings
+        for l in 0..<layers.count {
+            x.withUnsafeMutableBufferPointer { xp in
+                runLayer(l, x: xp.baseAddress!, n: n, base: base, positions: positions, cache: &state.cache)
+            }
+        }
+        state.cache.advance(by: n)
+        x.withUnsafeMutableBufferPointer { xp in
+            norm.withUnsafeBufferPointer { w in
+                rmsNormRows(xp.baseAddress!, rows: n, dim: d, weight: w.baseAddress!, eps: config.rmsNormEps,
+                            out: xp.baseAddress!)
+            }
+        }
+        return x
+    }
+
+    /// Logits `[rows, vocab]` of final-normed hidden states; with `lastRowOnly`, of the last row only (`[1, vocab]`).
+    public func logits(hidden: Tensor, lastRowOnly: Bool = false) -> Tensor {
+        precondition(hidden.rank == 2 && hidden.shape[1] == config.hiddenSize, "logits: hidden \(hidden.shape)")
+        let rows = hidden.shape[0]
+        let first = lastRowOnly ? max(rows - 1, 0) : 0
+        let m = rows - first
+        var out = Tensor.zeros([m, config.vocabSize])
+        hidden.withUnsafeBufferPointer { h in
+            out.withUnsafeMutableBufferPointer { o in
+                lmHead.apply(h.baseAddress! + first * config.hiddenSize, n: m, into: o.baseAddress!,
+                             ldOut: config.vocabSize)
+            }
+        }
+        return out
+    }
+
+    /// Prefill of a prompt into a fresh state: returns the state (cache filled, `cachePosition` =
+    /// `uncompressedLength`, prefill timing) and the final-normed hidden states.
+    ///
+    /// - Parameters:
+    ///   - uncompressedLength: the prompt length BEFORE compression (defaults to `embeddings` rows); decoding
+    ///     continues at position `uncompressedLength + ropeDelta` (SPEC 2.2).
+    ///   - reserve: extra cache slots to allocate for the tokens to be generated.
+    public func prefill(embeddings: Tensor, positions: PositionIds, ropeDelta: Int64, uncompressedLength: Int? = nil,
+                        reserve: Int = 0) throws -> (state: ThinkerState, hidden: Tensor) {
+        let n = embeddings.rank == 2 ? embeddings.shape[0] : 0
+        let full = uncompressedLength ?? n
+        if full < n {
+            throw ThinkerError("uncompressed prompt length \(full) is shorter than the \(n) prefilled tokens")
+        }
+        var state = makeState(ropeDelta: ropeDelta, capacity: n + max(reserve, 0))
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let hidden = try forward(embeddings: embeddings, positions: positions, state: &state)
+        state.timings.prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        state.timings.prefillTokens = n
+        state.cachePosition = full
+        return (state, hidden)
+    }
+
+    /// One decode step: runs `token` at position `state.nextPosition` (all three axes), advances the cache
+    /// position, and returns the logits for the next token (`vocab` values).
+    public func decode(token: Int, state: inout ThinkerState) throws -> [Float] {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let e = try embed([token])
+        let p = state.nextPosition
+        let hidden = try forward(embeddings: e, positions: PositionIds(t: [p], h: [p], w: [p]), state: &state)
+        let out = logits(hidden: hidden, lastRowOnly: true).scalars
+        state.cachePosition += 1
+        state.timings.decodeSteps += 1
+        state.timings.decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        return out
+    }
+
+    /// Prefill, then decode up to `maxNewTokens` tokens with `sampler`, stopping after any of `stopTokens`.
+    /// Returns the new token ids (the stop token included when reached) and the final state.
+    public func generate(embeddings: Tensor, positions: PositionIds, ropeDelta: Int64, uncompressedLength: Int? = nil,
+                         maxNewTokens: Int, sampler: inout TokenSampler, stopTokens: Set<Int> = [])
+        throws -> (tokens: [Int], state: ThinkerState)
+    {
+        if maxNewTokens < 0 { throw ThinkerError("max new tokens must be >= 0, got \(maxNewTokens)") }
+        var (state, hidden) = try prefill(embeddings: embeddings, positions: positions, ropeDelta: ropeDelta,
+                                          uncompressedLength: uncompressedLength, reserve: maxNewTokens)
+        var tokens = [Int]()
+        if maxNewTokens == 0 || hidden.shape[0] == 0 { return (tokens, state) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var next = logits(hidden: hidden, lastRowOnly: true).scalars
+        state.timings.prefillSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        while tokens.count < maxNewTokens {
+            let tok = sampler.next(logits: next)
+            tokens.append(tok)
+            if stopTokens.contains(tok) || tokens.count == maxNewTokens { break }
+            next = try decode(token: tok, state: &state)
+        }
+        return (tokens, state)
+    }
+
+    // MARK: - One layer
+
+    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, base: Int, positions: PositionIds,
+                          cache: inout KVCache) {
+        let w = layers[li]
+        let d = config.hiddenSize
+        let hd = config.headDim
+        let qDim = config.numAttentionHeads * hd
+        let kvDim = config.numKeyValueHeads * hd
+        let inter = config.intermediateSize
+        let chunk = min(chunkRows, n)
+        let h = UnsafeMutablePointer<Float>.allocate(capacity: chunk * d)
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: chunk * qDim)
+        let k = UnsafeMutablePointer<Float>.allocate(capacity: chunk * kvDim)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: chunk * kvDim)
+        let attn = UnsafeMutablePointer<Float>.allocate(capacity: chunk * qDim)
+        let gate = UnsafeMutablePointer<Float>.allocate(capacity: chunk * inter)
+        let up = UnsafeMutablePointer<Float>.allocate(capacity: chunk * inter)
+        defer { [h, q, k, v, attn, gate, up].forEach { $0.deallocate() } }
+        let eps = config.rmsNormEps
+        var r0 = 0
+        while r0 < n {
+            let m = min(chunk, n - r0)
+            let xc = x + r0 * d
+            // Attention block.
+            w.inputNorm.withUnsafeBufferPointer { nw in
+                rmsNormRows(xc, rows: m, dim: d, weight: nw.baseAddress!, eps: eps, out: h)
+            }
+            w.qProj.apply(h, n: m, into: q, ldOut: qDim, bias: w.qBias)
+            w.kProj.apply(h, n: m, into: k, ldOut: kvDim, bias: w.kBias)
+            w.vProj.apply(h, n: m, into: v, ldOut: kvDim, bias: w.vBias)
+            applyRoPE(q: q, k: k, rows: m, positions: positions, offset: r0)
+            cache.write(layer: li, at: base + r0, n: m, k: k, v: v)
+            attention(q: q, rows: m, firstIndex: base + r0, layer: li, cache: cache, out: attn)
+            w.oProj.apply(attn, n: m, into: xc, ldOut: d, accumulate: true)
+            // MLP block.
+            w.postAttentionNorm.withUnsafeBufferPointer { nw in
+                rmsNormRows(xc, rows: m, dim: d, weight: nw.baseAddress!, eps: eps, out: h)
+            }
+            w.gateProj.apply(h, n: m, into: gate, ldOut: inter)
+            w.upProj.apply(h, n: m, into: up, ldOut: inter)
+            siluMultiply(gate, up, count: m * inter)
+            w.downProj.apply(gate, n: m, into: xc, ldOut: d, accumulate: true)
+            r0 += m
+        }
+    }
+
+    /// Rotates q (`[rows, heads·hd]`) and k (`[rows, kvHeads·hd]`) in place with M-RoPE: frequency pair j turns by
+    /// `position[axis(j)] · invFreq[j]`, rotate-half layout (pair j couples dims j and j + hd/2).
+    private func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, rows: Int,
+                           positions: PositionIds, offset: Int) {
+        let hd = config.headDim
+        let half = hd / 2
+        let cosT = UnsafeMutablePointer<Float>.allocate(capacity: half)
+        let sinT = UnsafeMutablePointer<Float>.allocate(capacity: half)
+        defer { cosT.deallocate(); sinT.deallocate() }
+        for r in 0..<rows {
+            let i = offset + r
+            let pos = [Float(positions.t[i]), Float(positions.h[i]), Float(positions.w[i])]
+            for j in 0..<half {
+                let angle = pos[pairAxis[j]] * invFreq[j]  // Float32 product, as PyTorch
+                cosT[j] = Float(cos(Double(angle)))
+                sinT[j] = Float(sin(Double(angle)))
+            }
+            func rotate(_ base: UnsafeMutablePointer<Float>, heads: Int) {
+                for hh in 0..<heads {
+                    let p = base + hh * hd
+                    for j in 0..<half {
+                        let a = p[j], b = p[j + half]
+                        p[j] = a * cosT[j] - b * sinT[j]
+                        p[j + half] = b * cosT[j] + a * sinT[j]
+                    }
+                }
+            }
+            rotate(q + r * config.numAttentionHeads * hd, heads: config.numAttentionHeads)
+            rotate(k + r * config.numKeyValueHeads * hd, heads: config.numKeyValueHeads)
+        }
+    }
+
+    /// Causal grouped-query attention for `rows` queries whose sequence indices are `firstIndex ..< firstIndex +
+    /// rows`; query i attends to cached tokens `0 ... firstIndex + i`. Blocked with an online softmax.
+    private func attention(q: UnsafePointer<Float>, rows: Int, firstIndex: Int, layer: Int, cache: KVCache,
+                           out: UnsafeMutablePointer<Float>) {
+        let hd = config.headDim
+        let heads = config.numAttentionHeads
+        let kvHeads = config.numKeyValueHeads
+        let group = heads / kvHeads
+        let qStride = heads * hd
+        let bq = min(rows, queryBlock)
+        let bk = keyBlock
+        let mRows = group * bq
+        let qb = UnsafeMutablePointer<Float>.allocate(capacity: mRows * hd)
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: mRows * bk)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: mRows * hd)
+        let mx = UnsafeMutablePointer<Float>.allocate(capacity: mRows)
+        let sum = UnsafeMutablePointer<Float>.allocate(capacity: mRows)
+        defer { [qb, s, acc, mx, sum].forEach { $0.deallocate() } }
+        let scale = 1 / Float(hd).squareRoot()
+        let cap = cache.capacity
+        let blas = BLASBackend.shared
+        cache.keys[layer].withUnsafeBufferPointer { kAll in
+            cache.values[layer].withUnsafeBufferPointer { vAll in
+                for g in 0..<kvHeads {
+                    let kHead = kAll.baseAddress! + g * cap * hd
+                    let vHead = vAll.baseAddress! + g * cap * hd
+                    var i0 = 0
+                    while i0 < rows {
+                        let nq = min(bq, rows - i0)
+                        let m = group * nq
+                        // Gather the block's queries of the `group` heads sharing kv head g: row gg·nq + i.
+                        for gg in 0..<group {
+                            let head = g * group + gg
+                            for i in 0..<nq {
+                                (qb + (gg * nq + i) * hd).update(from: q + (i0 + i) * qStride + head * hd, count: hd)
+                            }
+                        }
+                        acc.update(repeating: 0, count: m * hd)
+                        mx.update(repeating: -Float.infinity, count: m)
+                        sum.update(repeating: 0, count: m)
+                        let keyEnd = firstIndex + i0 + nq  // exclusive
+                        var kb = 0
+                        while kb < keyEnd {
+                            let nk = min(bk, keyEnd - kb)
+                            blas.sgemm(transA: false, transB: true, m: m, n: nk, k: hd, alpha: scale, a: qb, lda: hd,
+                                       b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
+                            for r in 0..<m {
+                                let qi = firstIndex + i0 + r % nq
+                                let valid = min(nk, qi - kb + 1)  // causal: keys kb ... qi
+                                let row = s + r * nk
+                                if valid <= 0 {
+                                    row.update(repeating: 0, count: nk)
+                                    continue
+                                }
+                                var bmax = -Float.infinity
+                                for c in 0..<valid where row[c] > bmax { bmax = row[c] }
+                                let newMax = max(mx[r], bmax)
+                                let correction = mx[r] == -Float.infinity ? 0 : expf(mx[r] - newMax)
+                                let rowSum = expShiftInPlace(row, count: valid, shift: newMax)
+                                if valid < nk { (row + valid).update(repeating: 0, count: nk - valid) }
+                                sum[r] = sum[r] * correction + rowSum
+                                mx[r] = newMax
+                                if correction != 1 {
+                                    let a = acc + r * hd
+                                    for c in 0..<hd { a[c] *= correction }
+                                }
+                            }
+                            blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
+                                       b: vHead + kb * hd, ldb: hd, beta: 1, c: acc, ldc: hd)
+                            kb += nk
+                        }
+                        for gg in 0..<group {
+                            let head = g * group + gg
+                            for i in 0..<nq {
+                                let r = gg * nq + i
+                                let inv = 1 / sum[r]
+                                let dst = out + (i0 + i) * qStride + head * hd
+                                let src = acc + r * hd
+                                for c in 0..<hd { dst[c] = src[c] * inv }
+                            }
+                        }
+                        i0 += nq
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Kernels
+
+/// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
+func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
+                 out: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let xr = x + r * dim
+        var ss: Float = 0
+        var acc = SIMD8<Float>()
+        var c = 0
+        while c + 8 <= dim {
+            let v = UnsafeRawPointer(xr + c).loadUnaligned(as: SIMD8<Float>.self)
+            acc += v * v
+            c += 8
+        }
+        ss = acc.sum()
+        while c < dim { ss += xr[c] * xr[c]; c += 1 }
+        let inv = 1 / (ss / Float(dim) + eps).squareRoot()
+        let o = out + r * dim
+        for j in 0..<dim { o[j] = weight[j] * (xr[j] * inv) }
+    }
+}
+
+/// `gate[i] = silu(gate[i]) · up[i]`.
+func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count {
+        let g = gate[i]
+        gate[i] = g / (1 + expf(-g)) * up[i]
+    }
+}
+
+/// `row[c] = exp(row[c] - shift)` for `c < count`, returning the sum. Vectorised exp (Cephes-style polynomial,
+/// about 1 ulp over the softmax range).
+func expShiftInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    var total = SIMD16<Float>()
+    var c = 0
+    let raw = UnsafeMutableRawPointer(row)
+    while c + 16 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self) - SIMD16(repeating: shift)
+        let e = vectorExp(v)
+        raw.storeBytes(of: e, toByteOffset: 4 * c, as: SIMD16<Float>.self)
+        total += e
+        c += 16
+    }
+    var s = total.sum()
+    while c < count {
+        let e = expf(row[c] - shift)
+        row[c] = e
+        s += e
+        c += 1
+    }
+    return s
+}
+
+/// exp(x) for 16 lanes: range reduction x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r, scale by 2^n.
+/// Inputs below -87.3 give 0 (softmax use: x <= 0).
+@inline(__always)
+func vectorExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let lo = SIMD16<Float>(repeating: -87.3)
+    let xc = x.replacing(with: lo, where: x .< lo).replacing(with: SIMD16(repeating: 88.3), where: x .> SIMD16(repeating: 88.3))
+    let n = (xc * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+    var r = xc - n * 0.693_359_375
+    r = r + n * 2.121_944_400_546_905_8e-4
+    var p = SIMD16<Float>(repeating: 1.987_569_150_0e-4)
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    let er = p * r * r + r + 1
+    let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+    let scaled = er * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    return scaled.replacing(with: 0, where: x .< lo)
+}
