@@ -1,17 +1,19 @@
 import OmniTensor
 import QwenOmni
 
-/// What a token of the prefill sequence is, by its id (SPEC 2). Everything that is not an audio, video or image
-/// placeholder counts as text (special tokens included); compressors never drop text.
-public enum TokenModality: String, Sendable, CaseIterable, Codable {
-    case video, audio, image, text
-
-    public init(tokenId: Int64) {
+extension TokenModality {
+    /// The modality of a token from its id alone (SPEC 2 ids): the audio, video and image placeholders, the
+    /// special tokens of `QwenOmniTokens`, and text for everything else. Compressors never drop text or special
+    /// tokens.
+    public static func of(tokenId: Int64) -> TokenModality {
         switch tokenId {
-        case QwenOmniTokens.video: self = .video
-        case QwenOmniTokens.audio: self = .audio
-        case QwenOmniTokens.image: self = .image
-        default: self = .text
+        case QwenOmniTokens.video: return .video
+        case QwenOmniTokens.audio: return .audio
+        case QwenOmniTokens.image: return .image
+        case QwenOmniTokens.audioBOS, QwenOmniTokens.audioEOS, QwenOmniTokens.visionBOS, QwenOmniTokens.visionEOS,
+             QwenOmniTokens.pad, QwenOmniTokens.imStart, QwenOmniTokens.imEnd:
+            return .special
+        default: return .text
         }
     }
 }
@@ -58,7 +60,7 @@ public struct TokenGroup: Sendable, Equatable {
     public var videoCount: Int { frames.reduce(0) { $0 + $1.tokenIndices.count } }
 }
 
-/// Per-modality token counts.
+/// Per-modality token counts; `text` counts text and special tokens together.
 public struct ModalityCounts: Sendable, Equatable, Codable {
     public var video = 0
     public var audio = 0
@@ -75,11 +77,11 @@ public struct ModalityCounts: Sendable, Equatable, Codable {
     /// Counts the modalities of `ids`, optionally only where `mask` is true.
     public init(inputIds ids: [Int64], mask: [Bool]? = nil) {
         for (i, id) in ids.enumerated() where mask?[i] ?? true {
-            switch TokenModality(tokenId: id) {
+            switch TokenModality.of(tokenId: id) {
             case .video: video += 1
             case .audio: audio += 1
             case .image: image += 1
-            case .text: text += 1
+            case .text, .special: text += 1
             }
         }
     }
@@ -94,7 +96,7 @@ public struct ModalityCounts: Sendable, Equatable, Codable {
 public struct TokenGroups: Sendable {
     /// Number of tokens in the sequence.
     public let tokenCount: Int
-    /// Modality of every token.
+    /// Modality of every token (from its id).
     public let modalities: [TokenModality]
     /// Every video frame (distinct temporal values of video tokens, ascending).
     public let frames: [VideoFrame]
@@ -118,7 +120,7 @@ public struct TokenGroups: Sendable {
         precondition(framesPerGroup >= 1, "TokenGroups: framesPerGroup must be >= 1")
         self.framesPerGroup = framesPerGroup
         tokenCount = inputIds.count
-        let modalities = inputIds.map(TokenModality.init(tokenId:))
+        let modalities = inputIds.map(TokenModality.of(tokenId:))
         self.modalities = modalities
         counts = ModalityCounts(inputIds: inputIds)
 
