@@ -9,6 +9,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
+            InspectCommand.self,
         ]
     )
 }
