@@ -321,7 +321,7 @@ public enum MaskMosaic {
             let tEnd = last < frameTimes.count ? frameTimes[last] : maxT + 1
             let audio = audioIdx.filter { temporal[$0] >= tStart && temporal[$0] < tEnd }
             let seconds = Double(tStart - t0) / temporalPerSecond
-            result.append(MosaicChunk(label: "\(g) @\(String(seconds, decimals: 1))S",
+            result.append(MosaicChunk(label: "C\(g) @\(String(seconds, decimals: 1))S",
                                       frames: Array(grids[first..<last]), audio: try strip(audio)))
             g += 1
         }

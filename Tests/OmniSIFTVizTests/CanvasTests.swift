@@ -32,7 +32,7 @@ func count(_ c: Canvas, _ color: RGBColor) -> Int {
 }
 
 @Test func fontGlyphsAreWellFormedAndDistinct() {
-    let chars = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;-+=%/()[]<>_?!#*'|")
+    let chars = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;-+=%/()[]<>_?!#*'|@&")
     var seen = [[UInt8]: Character]()
     for ch in chars {
         #expect(BitmapFont.hasGlyph(ch), "\(ch) has no glyph")

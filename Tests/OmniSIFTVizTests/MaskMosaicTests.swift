@@ -42,7 +42,7 @@ struct ToySequence {
                                        isAudio: s.isAudio, keep: s.keep, audioScores: scores)
     #expect(chunks.count == 2)
     #expect(chunks[0].frames.count == 2 && chunks[1].frames.count == 1)
-    #expect(chunks[0].label == "0 @0.0S" && chunks[1].label == "1 @2.0S")
+    #expect(chunks[0].label == "C0 @0.0S" && chunks[1].label == "C1 @2.0S")
     let f0 = chunks[0].frames[0]
     #expect(f0.rows == 2 && f0.cols == 3)
     #expect(f0.cells == [true, true, true, true, true, false])
