@@ -10,6 +10,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         subcommands: [
             BenchCommand.self,
             InspectCommand.self,
+            RenderCommand.self,
         ]
     )
 }
