@@ -9,6 +9,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
+            CompressCommand.self,
             InspectCommand.self,
             RenderCommand.self,
         ]
@@ -32,6 +33,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: []
+        subcommands: [BenchCompressCommand.self]
     )
 }

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import OmniSIFT
+import OmniTensor
+import QwenOmni
+import SafeTensors
+
+/// `omnisift compress`: OmniSIFT (STVP + VGAS) on a prefill file (SPEC 6), writing the compressed file.
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Compress a prefill file with OmniSIFT (STVP video pruning + VGAS audio selection).",
+        discussion: """
+            IN is a prefill .safetensors file with input_ids and inputs_embeds (SPEC 6); position_ids are computed \
+            from the grids when absent. OUT holds the kept rows of input_ids, inputs_embeds, position_ids \
+            (original positions, with gaps) and labels, keep_mask over the original sequence, the unchanged \
+            rope_deltas, and metadata method, rho_video, rho_audio, counts and compress_ms (compression only, \
+            file I/O excluded).
+
+            Ratios are fractions REMOVED, in [0, 1): --rho-video (default 0.7) and --rho-audio (default 0.3). \
+            --keep F instead plans --rho-video so that (kept audio + video) / (all audio + video) is as close as \
+            possible to F, keeping --rho-audio when given or else the reference balance.
+
+            VGAS needs the trained selector (--selector: a .safetensors file or a Hugging Face checkpoint folder \
+            with thinker.compressor.* weights). Without it, choose a stand-in with --audio-fallback: keep-all \
+            (no audio pruning), uniform (evenly spaced audio per group), video-similarity (audio closest to the \
+            mean of the group's kept video).
+            """
+    )
+
+    @Argument(help: "Input prefill file (.safetensors).")
+    var input: String
+
+    @Option(name: [.short, .customLong("output")], help: "Output prefill file (.safetensors).")
+    var output: String
+
+    @Option(help: "VGAS selector weights: a .safetensors file, a sharded checkpoint folder or its index.json.")
+    var selector: String?
+
+    @Option(help: "Attention heads of the selector (default: the file's num_heads metadata, else 8).")
+    var selectorHeads: Int?
+
+    @Option(help: "Fraction of video tokens removed per frame, in [0, 1) (default 0.7).")
+    var rhoVideo: Double?
+
+    @Option(help: "Fraction of audio tokens removed per group, in [0, 1) (default 0.3).")
+    var rhoAudio: Double?
+
+    @Option(help: "Target retained ratio of audio + video tokens, in (0, 1]; plans --rho-video.")
+    var keep: Double?
+
+    @Option(help: "Audio selection without a selector: keep-all, uniform or video-similarity.")
+    var audioFallback: String?
+
+    @Option(help: "Dtype of the written embeddings: f32, bf16 or f16.")
+    var embeddingsDtype: String = "f32"
+
+    @Flag(help: "Print a JSON report instead of tables.")
+    var json = false
+
+    func validate() throws {
+        if keep != nil && rhoVideo != nil {
+            throw ValidationError("give either --keep (which plans --rho-video) or --rho-video, not both")
+        }
+        if selector != nil && audioFallback != nil {
+            throw ValidationError("--audio-fallback replaces the selector; give --selector or --audio-fallback, not both")
+        }
+        if let f = audioFallback, AudioFallback(rawValue: f) == nil {
+            throw ValidationError("--audio-fallback '\(f)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if selector == nil && audioFallback == nil {
+            throw ValidationError("""
+                VGAS (OmniSIFT's audio selection) needs the trained selector weights: pass --selector PATH \
+                (a .safetensors file or a checkpoint folder with thinker.compressor.* weights). To run STVP \
+                with a stand-in for VGAS instead, pass --audio-fallback with one of: keep-all (keep every audio \
+                token), uniform (keep evenly spaced audio tokens per group), video-similarity (keep the audio \
+                tokens closest to the group's kept video)
+                """)
+        }
+        if let h = selectorHeads, h < 1 { throw ValidationError("--selector-heads \(h) must be at least 1") }
+        if SafeTensorsDType(rawValue: embeddingsDtype.uppercased()).map({ [.f32, .bf16, .f16].contains($0) }) != true {
+            throw ValidationError("--embeddings-dtype '\(embeddingsDtype)' must be f32, bf16 or f16")
+        }
+    }
+
+    func run() throws {
+        var file = try PrefillFile.read(path: input)
+        if file.keepMask != nil {
+            throw ValidationError("\(input) already holds a keep_mask (it is a compressed file); compress the original prefill file")
+        }
+        guard let embeddings = file.embeddings else {
+            throw ValidationError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
+        }
+        if file.positionIds == nil {
+            do {
+                file = try file.withComputedPositions()
+            } catch {
+                throw ValidationError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
+            }
+        }
+        let compressor: OmniSIFTCompressor
+        if let path = selector {
+            compressor = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads))
+        } else {
+            compressor = OmniSIFTCompressor(audioFallback: AudioFallback(rawValue: audioFallback!)!)
+        }
+
+        let clock = ContinuousClock.now
+        let compressionInput = try CompressionInput(
+            inputIds: file.inputIds, positionIds: file.positionIds!, embeddings: embeddings, labels: file.labels,
+            audioSaliency: file.audioSaliency)
+        var plan: RatioPlanner.Plan?
+        let budget: CompressionBudget
+        if let keep {
+            let keepsAudio: Bool = { if case .fallback(.keepAll) = compressor.audioSelection { return false }; return true }()
+            plan = try RatioPlanner.plan(groups: compressionInput.groups, targetRetained: keep, rhoAudio: rhoAudio,
+                                         audioDropped: keepsAudio)
+            budget = plan!.budget
+        } else {
+            budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
+        }
+        let result = try compressor.compress(compressionInput, budget: budget)
+        let elapsed = clock.duration(to: .now).components
+        let compressMs = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+
+        var out = PrefillFile(inputIds: result.inputIds)
+        out.embeddings = result.embeddings
+        out.positionIds = result.positionIds
+        out.ropeDeltas = file.ropeDeltas
+        out.videoGrids = file.videoGrids
+        out.imageGrids = file.imageGrids
+        out.audioFeatureLengths = file.audioFeatureLengths
+        out.videoSecondsPerGrid = file.videoSecondsPerGrid
+        out.audioSaliency = result.audioSaliency
+        out.labels = result.labels
+        out.keepMask = result.keepMask.map { $0 ? 1 : 0 }
+        out.useAudioInVideo = file.useAudioInVideo
+        var meta = file.metadata
+        meta["method"] = result.method
+        meta["rho_video"] = "\(budget.rhoVideo)"
+        meta["rho_audio"] = "\(budget.rhoAudio)"
+        meta["retained_ratio"] = String(format: "%.6f", result.retainedRatio)
+        meta["tokens_before"] = "\(result.before.total)"
+        meta["tokens_after"] = "\(result.after.total)"
+        for (name, b, a) in [("video", result.before.video, result.after.video), ("audio", result.before.audio, result.after.audio),
+                             ("image", result.before.image, result.after.image), ("text", result.before.text, result.after.text)] {
+            meta["\(name)_before"] = "\(b)"
+            meta["\(name)_after"] = "\(a)"
+        }
+        meta["compress_ms"] = String(format: "%.3f", compressMs)
+        if let selector { meta["selector"] = selector }
+        if let plan { meta["target_keep"] = "\(plan.targetRetained)" }
+        out.metadata = meta
+        try out.write(to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!)
+
+        let report = CompressReport(result: result, compressMs: compressMs, plan: plan, input: input, output: output)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(report.tables())
+        }
+    }
+}
+
+/// The machine-readable report of `omnisift compress --json`.
+struct CompressReport: Codable {
+    struct Row: Codable {
+        var modality: String
+        var before: Int
+        var after: Int
+    }
+    var method: String
+    var input: String
+    var output: String
+    var rhoVideo: Double
+    var rhoAudio: Double
+    var targetKeep: Double?
+    var retainedRatio: Double
+    var tokens: [Row]
+    var groups: Int
+    var stagesMs: [String: Double]
+    var stageOrder: [String]
+    var compressMs: Double
+
+    init(result: CompressionResult, compressMs: Double, plan: RatioPlanner.Plan?, input: String, output: String) {
+        method = result.method
+        self.input = input
+        self.output = output
+        rhoVideo = result.budget.rhoVideo
+        rhoAudio = result.budget.rhoAudio
+        targetKeep = plan?.targetRetained
+        retainedRatio = result.retainedRatio
+        let b = result.before, a = result.after
+        tokens = [Row(modality: "video", before: b.video, after: a.video), Row(modality: "audio", before: b.audio, after: a.audio),
+                  Row(modality: "image", before: b.image, after: a.image), Row(modality: "text", before: b.text, after: a.text),
+                  Row(modality: "total", before: b.total, after: a.total)]
+        groups = result.groups.count
+        stagesMs = Dictionary(uniqueKeysWithValues: result.timings.map { ($0.stage, $0.milliseconds) })
+        stageOrder = result.timings.map(\.stage)
+        self.compressMs = compressMs
+    }
+
+    func tables() -> String {
+        var t = TextTable(columns: ["tokens", "before", "after", "retained"])
+        for r in tokens {
+            if r.modality == "total" { t.addSeparator() }
+            let pct = r.before == 0 ? "-" : String(format: "%.1f%%", 100 * Double(r.after) / Double(r.before))
+            t.addRow(r.modality, "\(r.before)", "\(r.after)", pct)
+        }
+        var s = TextTable(columns: ["stage", "ms"])
+        for name in stageOrder { s.addRow(name, String(format: "%.3f", stagesMs[name] ?? 0)) }
+        s.addSeparator()
+        s.addRow("compress (total)", String(format: "%.3f", compressMs))
+        let lines = ["\(method): rho_video \(rhoVideo), rho_audio \(rhoAudio)"
+                     + (targetKeep.map { ", target keep \($0)" } ?? "") + ", \(groups) groups",
+                     t.render(),
+                     String(format: "audio + video retained: %.2f%%", 100 * retainedRatio),
+                     "",
+                     s.render(),
+                     "wrote \(output)"]
+        return lines.joined(separator: "\n")
+    }
+}
