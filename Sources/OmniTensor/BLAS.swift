@@ -9,7 +9,8 @@ import Accelerate
 /// Debian's OpenBLAS picks its kernels in a load-time constructor from cpuid, and on the virtual CPUs we run on it
 /// sees a "Prescott" and falls back to kernels 4x slower than the machine allows. Opening it ourselves lets us
 /// read the CPU's real features first and set `OPENBLAS_CORETYPE` (SkylakeX with AVX-512, Haswell with AVX2)
-/// before the constructor runs. A user-set `OPENBLAS_CORETYPE` is respected. The thread count follows
+/// before the constructor runs. A user-set `OPENBLAS_CORETYPE` is respected, and `OMNISIFT_BLAS_NO_CORETYPE=1`
+/// turns the choice off (OpenBLAS then detects the core itself). The thread count follows
 /// `OMNISIFT_THREADS`, then `OPENBLAS_NUM_THREADS`, then the number of active cores.
 ///
 /// On Apple platforms Accelerate is used. Without any BLAS, a portable Swift kernel runs (slow, and reported).
@@ -72,6 +73,16 @@ public final class BLASBackend: @unchecked Sendable {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
+    /// Name of the environment variable that, set to anything but "" or "0", stops this process from choosing
+    /// the OpenBLAS core type, so the library's own detection runs (used by `omnisift bench gemm
+    /// --compare-default-core` to measure the default in a child process).
+    public static let disableCoreTypeChoiceVariable = "OMNISIFT_BLAS_NO_CORETYPE"
+
+    private static var coreTypeChoiceDisabled: Bool {
+        guard let v = ProcessInfo.processInfo.environment[disableCoreTypeChoiceVariable] else { return false }
+        return !v.isEmpty && v != "0"
+    }
+
     private static func load() -> BLASBackend {
         #if canImport(Accelerate)
         return BLASBackend(name: "accelerate", libraryPath: nil, coreName: "Accelerate", chosen: false,
@@ -86,7 +97,8 @@ public final class BLASBackend: @unchecked Sendable {
                            })
         #elseif os(Linux)
         var chosen = false
-        if getenv("OPENBLAS_CORETYPE") == nil, let core = CPUFeatures.current.preferredOpenBLASCoreType {
+        if getenv("OPENBLAS_CORETYPE") == nil, !coreTypeChoiceDisabled,
+           let core = CPUFeatures.current.preferredOpenBLASCoreType {
             setenv("OPENBLAS_CORETYPE", core, 0)
             chosen = true
         }

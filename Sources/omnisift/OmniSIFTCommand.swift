@@ -33,6 +33,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self]
     )
 }

@@ -1,0 +1,218 @@
+import ArgumentParser
+import Foundation
+import OmniTensor
+
+/// `omnisift bench gemm`: single-precision matrix multiply throughput of the BLAS backend this process loaded,
+/// on square sizes and on the two big linear layers of a 7B prefill over 2048 tokens.
+struct BenchGemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Benchmark BLAS sgemm (GFLOP/s and ms, mean ± std over repetitions).",
+        discussion: """
+            Shapes: square 512, 1024 and 2048 (C = A·B), and the 7B prefill shapes [2048 x 3584]·[3584 x 18944] \
+            (MLP up/gate) and [2048 x 3584]·[3584 x 3584] (attention projection), run as x·Wᵀ with W stored \
+            [out, in] as the model does. GFLOP/s = 2·m·n·k / time, averaged per run. The first lines report the \
+            BLAS library, the kernel family (OpenBLAS core type) and the thread count (OMNISIFT_THREADS or \
+            OPENBLAS_NUM_THREADS set it; default: all cores).
+
+            --compare-default-core re-runs the benchmark in a child process in which omnisift does not choose the \
+            OpenBLAS core type (OMNISIFT_BLAS_NO_CORETYPE=1), so OpenBLAS's own CPU detection decides, and \
+            prints both rates and their ratio. (The core type is fixed when the library loads, so the two \
+            cannot run in one process.)
+            """
+    )
+
+    @Option(help: "Timed repetitions per shape.") var repetitions = 5
+    @Option(help: "Untimed warm-up runs per shape.") var warmup = 1
+    @Flag(help: "Only square 512 and 1024 (a quick smoke test).") var quick = false
+    @Flag(help: "Also measure OpenBLAS's default core selection in a child process and print the speed-up.")
+    var compareDefaultCore = false
+    @Flag(help: "Print a JSON report instead of a table.") var json = false
+
+    func validate() throws {
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+    }
+
+    // MARK: Shapes
+
+    struct Shape: Codable, Equatable {
+        var label: String
+        var m: Int
+        var n: Int
+        var k: Int
+        /// B stored [n, k] and used transposed (a linear layer's weight).
+        var transposeB: Bool
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    }
+
+    static func shapes(quick: Bool) -> [Shape] {
+        var list = [512, 1024, 2048].map { Shape(label: "\($0)x\($0) · \($0)x\($0)", m: $0, n: $0, k: $0, transposeB: false) }
+        if quick { return Array(list.prefix(2)) }
+        list.append(Shape(label: "2048x3584 · 3584x18944 (x·Wᵀ)", m: 2048, n: 18944, k: 3584, transposeB: true))
+        list.append(Shape(label: "2048x3584 · 3584x3584 (x·Wᵀ)", m: 2048, n: 3584, k: 3584, transposeB: true))
+        return list
+    }
+
+    // MARK: Report
+
+    struct Backend: Codable {
+        var description: String
+        var name: String
+        var coreName: String
+        var coreTypeChosenByUs: Bool
+        var threads: Int
+        var library: String?
+        var config: String?
+        var cpuModel: String
+        var cpuFeatures: String
+
+        static var current: Backend {
+            let b = BLASBackend.shared, cpu = CPUFeatures.current
+            return Backend(description: b.description, name: b.name, coreName: b.coreName,
+                           coreTypeChosenByUs: b.coreTypeChosenByUs, threads: b.threads, library: b.libraryPath,
+                           config: b.config, cpuModel: cpu.modelName, cpuFeatures: cpu.summary)
+        }
+    }
+
+    struct ShapeResult: Codable {
+        var shape: Shape
+        var gflopsMean: Double
+        var gflopsStd: Double
+        var ms: BenchStats
+    }
+
+    struct Comparison: Codable {
+        var backend: Backend
+        var results: [ShapeResult]
+        /// Our GFLOP/s over the child's, per shape (same order as `results`).
+        var speedup: [Double]
+    }
+
+    struct Report: Codable {
+        var backend: Backend
+        var repetitions: Int
+        var warmup: Int
+        var results: [ShapeResult]
+        var defaultCore: Comparison?
+    }
+
+    // MARK: Run
+
+    func run() throws {
+        let shapes = Self.shapes(quick: quick)
+        var report = Report(backend: .current, repetitions: repetitions, warmup: warmup, results: [], defaultCore: nil)
+        if !json { printBackend(report.backend) }
+        for shape in shapes {
+            let r = Self.measureShape(shape, repetitions: repetitions, warmup: warmup)
+            report.results.append(r)
+            if !json {
+                print("  \(shape.label): \(BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1)) GFLOP/s")
+                fflush(nil)
+            }
+        }
+        if compareDefaultCore {
+            if !json { print("Re-running in a child process with OpenBLAS's default core selection…") }
+            fflush(nil)
+            let child = try runDefaultCoreChild()
+            let speedup = zip(report.results, child.results).map { ours, theirs in
+                theirs.gflopsMean > 0 ? ours.gflopsMean / theirs.gflopsMean : 0
+            }
+            report.defaultCore = Comparison(backend: child.backend, results: child.results, speedup: speedup)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("")
+            print(table(report).render())
+        }
+    }
+
+    private func printBackend(_ b: Backend) {
+        print("BLAS: \(b.description)")
+        print("Library: \(b.library ?? "none (built-in Swift kernel)")")
+        print("CPU: \(b.cpuModel) [\(b.cpuFeatures)]")
+        print("Repetitions: \(repetitions) (+\(warmup) warm-up) per shape")
+        fflush(nil)
+    }
+
+    private func table(_ report: Report) -> TextTable {
+        var columns: [TextTable.Column] = ["shape (m x k · k x n)", "GFLOP/s", "ms"]
+        if let d = report.defaultCore {
+            columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), default)"), "speed-up"]
+        }
+        var t = TextTable(columns: columns)
+        for (i, r) in report.results.enumerated() {
+            var row = [r.shape.label, BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1), r.ms.formatted]
+            if let d = report.defaultCore, i < d.results.count {
+                let c = d.results[i]
+                row += [BenchStats.format(c.gflopsMean, c.gflopsStd, decimals: 1), String(format: "%.2fx", d.speedup[i])]
+            } else if report.defaultCore != nil {
+                row += ["n/a", "n/a"]
+            }
+            t.addRow(row)
+        }
+        return t
+    }
+
+    /// Times one shape with random operands in [-1, 1].
+    static func measureShape(_ s: Shape, repetitions: Int, warmup: Int) -> ShapeResult {
+        var rng = SystemRandomNumberGenerator()
+        let a = (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let b = (0..<(s.k * s.n)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var c = [Float](repeating: 0, count: s.m * s.n)
+        let ldb = s.transposeB ? s.k : s.n
+        let stats = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    measure(repetitions: repetitions, warmup: warmup) {
+                        BLASBackend.shared.sgemm(transA: false, transB: s.transposeB, m: s.m, n: s.n, k: s.k,
+                                                 a: pa.baseAddress!, lda: s.k, b: pb.baseAddress!, ldb: ldb,
+                                                 c: pc.baseAddress!, ldc: s.n)
+                    }
+                }
+            }
+        }
+        let rate = stats.rate(work: s.flops)
+        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, ms: stats)
+    }
+
+    /// Runs this same benchmark (same shapes, repetitions, warm-up) in a child `omnisift` whose environment
+    /// disables our core-type choice, and decodes its JSON report.
+    private func runDefaultCoreChild() throws -> Report {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executablePath())
+        var args = ["bench", "gemm", "--json", "--repetitions", String(repetitions), "--warmup", String(warmup)]
+        if quick { args.append("--quick") }
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        // Our own process set OPENBLAS_CORETYPE before loading the library; the child must not inherit it.
+        if BLASBackend.shared.coreTypeChosenByUs { env.removeValue(forKey: "OPENBLAS_CORETYPE") }
+        env[BLASBackend.disableCoreTypeChoiceVariable] = "1"
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("the default-core child run (\(process.executableURL!.path) \(args.joined(separator: " "))) "
+                                  + "exited with status \(process.terminationStatus)")
+        }
+        do {
+            return try JSONDecoder().decode(Report.self, from: data)
+        } catch {
+            throw ValidationError("could not read the default-core child's JSON report: \(error)")
+        }
+    }
+
+    /// The path of the running executable (`/proc/self/exe` on Linux, else argv[0]).
+    static func executablePath() -> String {
+        #if os(Linux)
+        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+        #endif
+        return Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+}
