@@ -7,20 +7,17 @@ inputs are random enough that no decision sits on a rounding tie.
 
 Shared layout (both languages do the same):
 - video tokens are `input_ids == 151656`, audio tokens `== 151646`; everything else is always kept;
-- video frames: the video tokens in sequence order belong to the videos of `video_grid_thw` in order; video v
-  has T frames of (H/2)*(W/2) tokens each, in order;
-- windows: maximal runs of consecutive video tokens (video windows) and of consecutive audio tokens (audio
-  runs). With `use_audio_in_video` these are the 2-second chunks; window i pairs the i-th video run with the
-  i-th audio run;
+- video frames: video tokens sharing one temporal position value (row t of position_ids), ascending;
+- OmniZip windows: the SPEC 3.1 groups (two frames; the audio tokens whose temporal value lies in the group's
+  [t_start, t_end)), which are the 2-second chunks at 2 fps;
 - audio chunks (the "frames" of audio for the frame-based methods): each audio run cut into pieces of at most
   50 tokens (one 2-second chunk at 25 tokens/s).
 
 Rounding: `round()` is round-half-to-even (Python's `round`, Swift's `.rounded(.toNearestOrEven)`);
 `int()` truncates toward zero. Ties in every top-k: lower index first.
 
-Per-modality budgets from a retained ratio F (all methods but OmniZip's audio rule):
-  total = round(F * (Na + Nv)); audio target Ta = round((1 - rho_a) * Na) with rho_a = 0.3 unless given;
-  Tv = clamp(total - Ta, 0, Nv); Ta = clamp(total - Tv, 0, Na).
+Budgets: every method gets the same (rho_video, rho_audio) removal ratios and keeps n - int(n * rho) tokens
+of each modality (OmniZip: the same total, see `omnizip`). `plan_keep` turns a retained ratio F into ratios.
 Per-frame counts from a modality target T over frames of sizes n_f: c_f = int(n_f * T / sum(n)); the
 shortfall T - sum(c_f) (< number of frames) is handed out one token each to the first frames in order that
 still have room ("distribute").
@@ -37,35 +34,27 @@ AUDIO_CHUNK = 50
 # ----------------------------------------------------------------------------------------------- layout
 
 class Layout:
-    def __init__(self, input_ids, video_grids):
+    """Frames, groups, audio chunks of one sequence, from token ids and the temporal position row."""
+
+    def __init__(self, input_ids, temporal, frames_per_group=2):
         ids = np.asarray(input_ids)
+        t = np.asarray(temporal, np.int64)
         self.n = len(ids)
         self.video = np.nonzero(ids == VIDEO_TOKEN)[0]
         self.audio = np.nonzero(ids == AUDIO_TOKEN)[0]
-        # frames
-        frames = []
-        pos = 0
-        for (t, h, w) in video_grids:
-            per = (h // 2) * (w // 2)
-            for _ in range(t):
-                frames.append(self.video[pos:pos + per])
-                pos += per
-        if pos != len(self.video):
-            raise ValueError(f"grids describe {pos} video tokens, sequence has {len(self.video)}")
-        self.frames = frames
-        self.video_runs = runs(self.video)
-        self.audio_runs = runs(self.audio)
-        # frames of each video window, in order (a frame belongs to the run of its first token)
-        run_of = {}
-        for r, run in enumerate(self.video_runs):
-            for p in run:
-                run_of[int(p)] = r
-        self.window_frames = [[] for _ in self.video_runs]
-        for f in frames:
-            if len(f):
-                self.window_frames[run_of[int(f[0])]].append(f)
+        values = sorted({int(x) for x in t[self.video]})
+        self.frames = [self.video[t[self.video] == x] for x in values]
+        # groups (SPEC 3.1): frames_per_group frames; audio whose temporal value lies in [t_start, t_end)
+        self.groups = []  # list of (frames, audio indices)
+        last_end = int(t.max()) + 1 if self.n else 0
+        for g in range(0, len(values), frames_per_group):
+            start = values[g]
+            end = values[g + frames_per_group] if g + frames_per_group < len(values) else last_end
+            fr = self.frames[g:g + frames_per_group]
+            au = self.audio[(t[self.audio] >= start) & (t[self.audio] < end)]
+            self.groups.append((fr, au))
         chunks = []
-        for run in self.audio_runs:
+        for run in runs(self.audio):
             for s in range(0, len(run), AUDIO_CHUNK):
                 chunks.append(run[s:s + AUDIO_CHUNK])
         self.audio_chunks = chunks
@@ -102,12 +91,25 @@ def cos_to(a, v):
     return cos_rows(a, np.broadcast_to(np.asarray(v, np.float64), np.shape(a)))
 
 
-def budget_split(na, nv, keep, rho_audio=0.3):
+def budget_split(na, nv, rho_video, rho_audio):
+    """Per-modality keep counts of a budget: n - int(n * rho) (SPEC 3.2's count rule)."""
+    return nv - int(nv * rho_video), na - int(na * rho_audio)
+
+
+def plan_keep(keep, na, nv, rho_audio=0.3):
+    """(rho_video, rho_audio) for a retained ratio `keep`: total = round(keep * (Na + Nv)); audio keeps
+    Na - int(Na * rho_audio); video keeps the rest, clamped to [min(1, Nv), Nv] (then audio takes the
+    remainder, clamped to [min(1, Na), Na]). A count c out of n is expressed as rho = (n - c + 0.5) / n, which
+    gives back exactly n - c dropped under int(n * rho); rho = 0 when c = n."""
     total = round(keep * (na + nv))
-    ta = round((1.0 - rho_audio) * na)
-    tv = min(max(total - ta, 0), nv)
-    ta = min(max(total - tv, 0), na)
-    return tv, ta
+    ta = na - int(na * rho_audio)
+    tv = min(max(total - ta, min(1, nv)), nv)
+    ta = min(max(total - tv, min(1, na)), na)
+
+    def rho(n, c):
+        return 0.0 if c >= n else (n - c + 0.5) / n
+
+    return rho(nv, tv), rho(na, ta)
 
 
 def distribute(sizes, target):
@@ -258,54 +260,51 @@ def scaled_frame_counts(frame_sizes_per_window, base, target):
     return c
 
 
-def omnizip(input_ids, emb, video_grids, saliency=None, keep=None, rho_audio=0.3, rho_video=0.6, g=3,
-            anchor_ratio=0.05):
-    """Returns (keep mask [N] bool, embeddings [N, D] float32 with merged anchors, info dict)."""
-    lay = Layout(input_ids, video_grids)
+def omnizip(input_ids, temporal, emb, saliency, rho_video, rho_audio, g=3, anchor_ratio=0.05):
+    """OmniZip on one sequence under the budget (rho_video, rho_audio) shared by all methods.
+
+    Audio: dominant = round((1 - rho_audio) * Na) by saliency, anchors = round(anchor_ratio * Na) of the
+    rest (every max(1, rest // C)-th), merging as SPEC 4. Because the anchors are kept on top of the dominant
+    tokens, the video target is the budget's total minus the audio actually kept:
+    Tv = clamp((Nv - int(Nv * rho_video)) + (Na - int(Na * rho_audio)) - audio_kept, 0, Nv).
+    Windows are the SPEC 3.1 groups (2 frames + the audio in their time range); S(i) = kept fraction of the
+    group's audio, base(i) = clip(0.75 - 0.4 S(i), 0.35, 0.75); a group without audio gets the nominal
+    ratio 1 - Tv / Nv. Rescaling: one factor s for all groups, rho(i) = min(1, s * base(i)), frame keep
+    count int(n * (1 - rho(i))), s found by bisection as the smallest total <= Tv, then the shortfall handed
+    out one token per frame in order (see scaled_frame_counts). Frame 0 of a group: density-peak clustering;
+    frame 1: temporal against frame 0 when of equal size (else density-peak clustering).
+
+    Returns (keep mask [N] bool, embeddings [N, D] float32 with merged anchors, info dict)."""
+    lay = Layout(input_ids, temporal)
     emb = np.asarray(emb, np.float32)
     na, nv = len(lay.audio), len(lay.video)
     a = emb[lay.audio]
     v = emb[lay.video]
     sal = np.asarray(saliency, np.float64) if saliency is not None else audio_saliency_fallback(a)
+    tv_nom, ta_nom = budget_split(na, nv, rho_video, rho_audio)
     dominant = round((1.0 - rho_audio) * na)
-    anchors = round(anchor_ratio * na)
-    anchors_eff = min(anchors, na - dominant)
-    if keep is not None:
-        total = round(keep * (na + nv))
-        tv = total - (dominant + anchors_eff)
-        if tv < 0 or tv > nv:
-            tv = min(max(tv, 0), nv)
-            ta = min(max(total - tv, 0), na)
-            # re-solve the audio split: anchors stay at round(anchor_ratio * Na) when they fit
-            anchors_eff = min(anchors, ta)
-            dominant = ta - anchors_eff
-    else:
-        tv = nv - round(rho_video * nv)
-    akeep, merged, plan = omnizip_audio(a, v, sal, dominant, anchors_eff, g)
+    anchors = min(round(anchor_ratio * na), na - dominant)
+    tv = min(max(tv_nom + ta_nom - dominant - anchors, 0), nv)
+    akeep, merged, plan = omnizip_audio(a, v, sal, dominant, anchors, g)
     mask = np.ones(lay.n, bool)
     mask[lay.audio] = akeep
     out = emb.copy()
     out[lay.audio] = merged.astype(np.float32)
+    kept_audio = set(int(x) for x in lay.audio[akeep])
 
-    # per-window video drop ratios from the audio retention of the paired audio run
-    aruns_local = []
-    pos = 0
-    for run in lay.audio_runs:
-        aruns_local.append(np.arange(pos, pos + len(run)))
-        pos += len(run)
     nominal = 1.0 - (tv / nv) if nv else 0.0
     base = []
-    for i in range(len(lay.video_runs)):
-        if i < len(aruns_local) and len(aruns_local[i]):
-            s = float(akeep[aruns_local[i]].mean())
+    for frames, au in lay.groups:
+        if len(au):
+            s = sum(1 for x in au if int(x) in kept_audio) / len(au)
             base.append(min(0.75, max(0.35, 0.75 - 0.4 * s)))
         else:
             base.append(nominal)
-    sizes = [[len(f) for f in frames] for frames in lay.window_frames]
+    sizes = [[len(f) for f in frames] for frames, _ in lay.groups]
     counts = scaled_frame_counts(sizes, base, tv)
-    for wi, frames in enumerate(lay.window_frames):
+    for gi, (frames, _) in enumerate(lay.groups):
         for t, f in enumerate(frames):
-            c = counts[wi][t]
+            c = counts[gi][t]
             if t % 2 == 1 and len(frames[t - 1]) == len(f):
                 kept = temporal_keep(emb, f, frames[t - 1], c)
             else:
@@ -313,8 +312,8 @@ def omnizip(input_ids, emb, video_grids, saliency=None, keep=None, rho_audio=0.3
             fm = np.zeros(len(f), bool)
             fm[kept] = True
             mask[f] = fm
-    info = {"dominant": dominant, "anchors": anchors_eff, "video_target": tv, "base": base, "plan": plan,
-            "window_counts": counts}
+    info = {"dominant": dominant, "anchors": anchors, "video_target": tv, "base": base, "plan": plan,
+            "counts": counts}
     return mask, out, info
 
 
@@ -363,9 +362,9 @@ def apply_frame_keep(mask, frames, keep):
         mask[f] = fm
 
 
-def dycoke(input_ids, emb, video_grids, keep, rho_audio=0.3, window=4):
-    lay = Layout(input_ids, video_grids)
-    tv, ta = budget_split(len(lay.audio), len(lay.video), keep, rho_audio)
+def dycoke(input_ids, temporal, emb, rho_video, rho_audio, window=4):
+    lay = Layout(input_ids, temporal)
+    tv, ta = budget_split(len(lay.audio), len(lay.video), rho_video, rho_audio)
     mask = np.ones(lay.n, bool)
     apply_frame_keep(mask, lay.frames, dycoke_modality(emb, lay.frames, tv, window))
     apply_frame_keep(mask, lay.audio_chunks, dycoke_modality(emb, lay.audio_chunks, ta, window))
@@ -410,9 +409,9 @@ def vidcom2_modality(emb, frames, target, temperature=0.01):
     return {i: least_similar_to_mean(emb, f, counts[i]) for i, f in enumerate(frames)}
 
 
-def vidcom2(input_ids, emb, video_grids, keep, rho_audio=0.3, temperature=0.01):
-    lay = Layout(input_ids, video_grids)
-    tv, ta = budget_split(len(lay.audio), len(lay.video), keep, rho_audio)
+def vidcom2(input_ids, temporal, emb, rho_video, rho_audio, temperature=0.01):
+    lay = Layout(input_ids, temporal)
+    tv, ta = budget_split(len(lay.audio), len(lay.video), rho_video, rho_audio)
     mask = np.ones(lay.n, bool)
     apply_frame_keep(mask, lay.frames, vidcom2_modality(emb, lay.frames, tv, temperature))
     apply_frame_keep(mask, lay.audio_chunks, vidcom2_modality(emb, lay.audio_chunks, ta, temperature))
@@ -448,9 +447,9 @@ def dtd_modality(emb, frames, target):
     return keep
 
 
-def dtd(input_ids, emb, video_grids, keep, rho_audio=0.3):
-    lay = Layout(input_ids, video_grids)
-    tv, ta = budget_split(len(lay.audio), len(lay.video), keep, rho_audio)
+def dtd(input_ids, temporal, emb, rho_video, rho_audio):
+    lay = Layout(input_ids, temporal)
+    tv, ta = budget_split(len(lay.audio), len(lay.video), rho_video, rho_audio)
     mask = np.ones(lay.n, bool)
     apply_frame_keep(mask, lay.frames, dtd_modality(emb, lay.frames, tv))
     apply_frame_keep(mask, lay.audio_chunks, dtd_modality(emb, lay.audio_chunks, ta))
@@ -464,9 +463,9 @@ def uniform_pick(n, t):
     return [(i * n) // t for i in range(t)] if t > 0 else []
 
 
-def uniform(input_ids, emb, video_grids, keep, rho_audio=0.3):
-    lay = Layout(input_ids, video_grids)
-    tv, ta = budget_split(len(lay.audio), len(lay.video), keep, rho_audio)
+def uniform(input_ids, temporal, emb, rho_video, rho_audio):
+    lay = Layout(input_ids, temporal)
+    tv, ta = budget_split(len(lay.audio), len(lay.video), rho_video, rho_audio)
     mask = np.ones(lay.n, bool)
     mask[lay.video] = False
     mask[lay.audio] = False
