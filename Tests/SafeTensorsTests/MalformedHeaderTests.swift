@@ -28,6 +28,10 @@ import OmniTensor
         #expect(p == "header length 1000 is beyond the end of the file (2 bytes follow the 8-byte prefix)")
     }
 
+    @Test func headerTooShortForAnObject() throws {
+        #expect(try problem("", data: [0, 0, 0, 0]) == "header length 0 is too small for a JSON object")
+    }
+
     @Test func hugeHeaderLength() throws {
         let p = try problem(#"{}"#, data: [], length: UInt64.max)
         #expect(p == "header length 18446744073709551615 is above the 100000000-byte cap")

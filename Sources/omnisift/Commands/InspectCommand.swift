@@ -85,7 +85,9 @@ struct InspectCommand: ParsableCommand {
         out.append("")
         if let groups {
             var t = TextTable(columns: [TextTable.Column("group (depth \(depth))"), "tensors",
-                                        TextTable.Column("dtypes", alignment: .left), "parameters", "size"])
+                                        TextTable.Column("dtypes", alignment: .left),
+                                        TextTable.Column("parameters", alignment: .right),
+                                        TextTable.Column("size", alignment: .right)])
             for g in groups {
                 t.addRow(g.key, "\(g.count)", g.dtypes.map(\.rawValue).joined(separator: ","),
                          Self.humanCount(g.parameters), Self.humanBytes(g.bytes))
@@ -95,7 +97,9 @@ struct InspectCommand: ParsableCommand {
         } else {
             let sharded = c.files.count > 1
             var columns: [TextTable.Column] = ["name", TextTable.Column("dtype", alignment: .left),
-                                               TextTable.Column("shape", alignment: .left), "parameters", "size"]
+                                               TextTable.Column("shape", alignment: .left),
+                                               TextTable.Column("parameters", alignment: .right),
+                                               TextTable.Column("size", alignment: .right)]
             if sharded { columns.append(TextTable.Column("shard", alignment: .left)) }
             var t = TextTable(columns: columns)
             for e in entries {
