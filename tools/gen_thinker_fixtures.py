@@ -173,8 +173,9 @@ def main():
     assert positions.shape == (3, n)
     assert rope_delta == int(positions.max()) + 1 - n
 
-    # Ids for the tiny vocab: text keeps its ids; special and multimodal tokens get small stand-in ids
-    # (the Swift side does not look them up: every row has an embedding).
+    # Ids for the tiny vocab: text keeps its ids; special and multimodal tokens get small stand-in ids for the
+    # embedding look-up. The prefill files store the REAL ids (so that compressors find the audio/video tokens);
+    # every row has an embedding there, so the model never looks those ids up.
     stand_in = {VISION_BOS: 200, AUDIO_BOS: 201, AUDIO_EOS: 202, VISION_EOS: 203, VIDEO: 210, AUDIO: 211}
     ids = torch.tensor([stand_in.get(i, i) for i in real_ids])
     is_mm = torch.tensor([i in (VIDEO, AUDIO) for i in real_ids])
@@ -220,13 +221,13 @@ def main():
     # ---- prefill files (SPEC 6) and expected outputs ----------------------------------------------------------
     meta = {"use_audio_in_video": "true"}
     save_file({
-        "input_ids": ids.long(), "inputs_embeds": embeds.float().contiguous(),
+        "input_ids": torch.tensor(real_ids), "inputs_embeds": embeds.float().contiguous(),
         "position_ids": positions.long().contiguous(), "rope_deltas": torch.tensor([rope_delta]),
         "video_grid_thw": torch.tensor([grid]), "audio_feature_lengths": torch.tensor([mel]),
         "video_second_per_grid": torch.tensor([spg], dtype=torch.float32),
     }, os.path.join(OUT, "full_prefill.safetensors"), metadata=meta)
     save_file({
-        "input_ids": ids[keep].long(), "inputs_embeds": embeds[keep].float().contiguous(),
+        "input_ids": torch.tensor(real_ids)[keep], "inputs_embeds": embeds[keep].float().contiguous(),
         "position_ids": positions[:, keep].long().contiguous(), "rope_deltas": torch.tensor([rope_delta]),
         "keep_mask": keep.to(torch.uint8),
         "video_grid_thw": torch.tensor([grid]), "audio_feature_lengths": torch.tensor([mel]),

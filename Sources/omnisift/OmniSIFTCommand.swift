@@ -10,6 +10,8 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         subcommands: [
             BenchCommand.self,
             CompressCommand.self,
+            ForwardCommand.self,
+            GenerateCommand.self,
             InspectCommand.self,
             RenderCommand.self,
         ]

@@ -44,7 +44,9 @@ import Testing
             diff = max(diff, abs(a.scalars[i] - b.scalars[i]))
             scale = max(scale, abs(b.scalars[i]))
         }
-        return diff / max(scale, 1e-12)
+        let rel = diff / max(scale, 1e-12)
+        if ProcessInfo.processInfo.environment["THINKER_TEST_VERBOSE"] != nil { print("relative error \(rel)") }
+        return rel
     }
 
     @Test(arguments: [ThinkerWeightStorage.float32, .bf16])

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Memory figures for running the thinker: the process's peak resident set and planning estimates.
+public enum ThinkerMemory {
+    /// Peak resident set size of this process in bytes (`VmHWM` of `/proc/self/status` on Linux; the
+    /// `ru_maxrss` of `getrusage` elsewhere), or nil when unavailable.
+    public static func peakResidentBytes() -> Int? {
+        #if os(Linux)
+        if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+            }
+        }
+        return nil
+        #else
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+        return Int(usage.ru_maxrss)  // bytes on Darwin
+        #endif
+    }
+
+    /// Parameters of the thinker text decoder described by `config` (embeddings, layers, final norm, and the
+    /// `lm_head` unless tied).
+    public static func parameterCount(_ config: ThinkerTextConfig, tiedLMHead: Bool = false) -> Int {
+        let (d, hd, h, kv, inter, v) = (config.hiddenSize, config.headDim, config.numAttentionHeads,
+                                        config.numKeyValueHeads, config.intermediateSize, config.vocabSize)
+        let attention = d * h * hd + h * hd + 2 * (d * kv * hd + kv * hd) + h * hd * d
+        let mlp = 3 * d * inter
+        let layer = attention + mlp + 2 * d
+        return v * d * (tiedLMHead ? 1 : 2) + config.numHiddenLayers * layer + d
+    }
+
+    /// Weight bytes with `bytesPerParameter` (4 for Float32, 2 for bf16).
+    public static func weightBytes(_ config: ThinkerTextConfig, bytesPerParameter: Int, tiedLMHead: Bool = false) -> Int {
+        parameterCount(config, tiedLMHead: tiedLMHead) * bytesPerParameter
+    }
+
+    /// KV-cache bytes (Float32 keys and values, all layers) for `tokens` cached tokens.
+    public static func kvCacheBytes(_ config: ThinkerTextConfig, tokens: Int) -> Int {
+        2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * tokens * 4
+    }
+
+    /// Transient prefill activations in bytes: the hidden states of all `tokens` rows plus, per chunk of
+    /// `chunkRows`, the normed input, q, k, v, attention output and the two MLP intermediates.
+    public static func prefillActivationBytes(_ config: ThinkerTextConfig, tokens: Int, chunkRows: Int = 1024) -> Int {
+        let c = min(tokens, chunkRows)
+        let qDim = config.numAttentionHeads * config.headDim
+        let kvDim = config.numKeyValueHeads * config.headDim
+        return 4 * (2 * tokens * config.hiddenSize
+            + c * (config.hiddenSize + 2 * qDim + 2 * kvDim + 2 * config.intermediateSize))
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import OmniSIFT
+import OmniTensor
+import QwenOmni
+
+/// `omnisift generate`: (optionally) compress a prefill file, prefill the thinker, decode new tokens.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Compress (optionally), prefill and decode with the Qwen2.5-Omni thinker; print token ids and timings.",
+        discussion: """
+            --model is a Qwen2.5-Omni checkpoint folder; IN a prefill file (SPEC 6) with inputs_embeds (or text \
+            input_ids only). With --method M (omnisift, omnizip, dycoke, random, vidcom2, dtd, uniform, none) the \
+            uncompressed IN is compressed first, to --keep F retained audio+video (or --rho-video/--rho-audio); \
+            OmniSIFT needs --selector PATH or uses --audio-fallback. A file that is already compressed \
+            (keep_mask present) is run as it is.
+
+            Decoding is greedy unless --temperature is given (then nucleus sampling with --top-p, seeded by \
+            --seed). New tokens take positions cache_position + rope_delta on all three axes, where the cache \
+            position counts the UNCOMPRESSED prompt (SPEC 2.2). Decoding stops after --max-new-tokens or at a \
+            stop token (default <|im_end|> 151645 and <|endoftext|> 151643 when inside the vocabulary).
+
+            Output: the new token ids, then a timings table (tokens per modality before/after compression, \
+            compression ms, prefill ms and tokens/s, decode tokens/s, KV-cache bytes, peak RSS), or --json.
+            """
+    )
+
+    @Option(help: "Checkpoint folder (config.json + model*.safetensors).")
+    var model: String
+
+    @Argument(help: "Input prefill file (.safetensors).")
+    var input: String
+
+    @Option(help: "Compression method before prefill: \(CompressorRegistry.names.joined(separator: ", ")).")
+    var method: String?
+
+    @Option(help: "Target retained fraction of audio + video tokens, in (0, 1] (with --method).")
+    var keep: Double?
+
+    @Option(help: "Fraction of video tokens removed, in [0, 1) (with --method, instead of --keep).")
+    var rhoVideo: Double?
+
+    @Option(help: "Fraction of audio tokens removed, in [0, 1) (with --method).")
+    var rhoAudio: Double?
+
+    @Option(help: "OmniSIFT VGAS selector weights (.safetensors or checkpoint folder).")
+    var selector: String?
+
+    @Option(help: "OmniSIFT without a selector: keep-all, uniform or video-similarity (default video-similarity).")
+    var audioFallback: String?
+
+    @Option(help: "Maximum number of new tokens.")
+    var maxNewTokens: Int = 32
+
+    @Option(help: "Sampling temperature (> 0); omit for greedy decoding.")
+    var temperature: Float?
+
+    @Option(help: "Nucleus sampling mass in (0, 1] (with --temperature).")
+    var topP: Float = 1.0
+
+    @Option(help: "Seed of the sampler.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults).")
+    var stopTokens: [Int] = []
+
+    @Option(help: "Weight storage: auto, float32 or bf16.")
+    var storage: String = "auto"
+
+    @Flag(help: "Print a JSON report.")
+    var json = false
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        if ThinkerWeightStorage(rawValue: storage) == nil {
+            throw ValidationError("--storage '\(storage)' must be one of: auto, float32, bf16")
+        }
+        if maxNewTokens < 0 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 0") }
+        if let t = temperature, !(t > 0) { throw ValidationError("--temperature \(t) must be > 0") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
+        if temperature == nil && topP != 1 { throw ValidationError("--top-p needs --temperature (greedy otherwise)") }
+        if method == nil && (keep != nil || rhoVideo != nil || rhoAudio != nil || selector != nil || audioFallback != nil) {
+            throw ValidationError("--keep, --rho-video, --rho-audio, --selector and --audio-fallback need --method")
+        }
+        if keep != nil && rhoVideo != nil { throw ValidationError("give --keep or --rho-video, not both") }
+        if let k = keep, !(k > 0 && k <= 1) { throw ValidationError("--keep \(k) must be in (0, 1]") }
+        if let f = audioFallback, AudioFallback(rawValue: f) == nil {
+            throw ValidationError("--audio-fallback '\(f)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        let loaded = try ThinkerCLI.loadModel(path: model, storage: ThinkerWeightStorage(rawValue: storage)!,
+                                              quiet: quiet || json)
+        let thinker = loaded.model
+        let file = try PrefillFile.read(path: input)
+        var prompt = try ThinkerCLI.prompt(from: file, path: input, model: thinker, config: loaded.config.thinker)
+        var before = ModalityCounts(inputIds: file.inputIds)
+        var after = before
+        var compressMs: Double?
+        var retained: Double?
+        if file.keepMask != nil {
+            before = ModalityCounts(inputIds: [])  // unknown: the original ids are not in a compressed file
+        }
+
+        // ---- Compression (--method M --keep F) -------------------------------------------------------------
+        if let method {
+            if file.keepMask != nil {
+                throw ValidationError("\(input) is already compressed (keep_mask present); --method needs the original prefill file")
+            }
+            var options = CompressorOptions()
+            options.selectorPath = selector
+            if let f = audioFallback { options.audioFallback = AudioFallback(rawValue: f)! }
+            options.seed = seed
+            let compressor = try CompressorRegistry.make(method, options: options)
+            let clock = ContinuousClock.now
+            let cInput = try CompressionInput(inputIds: file.inputIds, positionIds: prompt.positions,
+                                              embeddings: prompt.embeddings, labels: file.labels,
+                                              audioSaliency: file.audioSaliency)
+            let budget: CompressionBudget
+            if let keep {
+                budget = try CompressorRegistry.budget(for: method, input: cInput, keep: keep, rhoAudio: rhoAudio)
+            } else {
+                budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
+            }
+            let result = try compressor.compress(cInput, budget: budget)
+            let d = clock.duration(to: .now).components
+            compressMs = Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15
+            prompt.embeddings = result.embeddings
+            prompt.positions = result.positionIds
+            // rope delta and the uncompressed length stay those of the original prompt (SPEC 2.2).
+            before = result.before
+            after = result.after
+            retained = result.retainedRatio
+        }
+
+        // ---- Prefill and decode ----------------------------------------------------------------------------
+        var sampler = try TokenSampler(
+            mode: temperature.map { .sample(temperature: $0, topP: topP) } ?? .greedy, seed: seed)
+        let stops = Set(stopTokens.isEmpty
+            ? [Int(QwenOmniTokens.imEnd), Int(QwenOmniTokens.pad)].filter { $0 < thinker.config.vocabSize }
+            : stopTokens)
+        let (tokens, state) = try thinker.generate(
+            embeddings: prompt.embeddings, positions: prompt.positions, ropeDelta: prompt.ropeDelta,
+            uncompressedLength: prompt.uncompressedLength, maxNewTokens: maxNewTokens, sampler: &sampler,
+            stopTokens: stops)
+        let tm = state.timings
+        let peak = ThinkerMemory.peakResidentBytes()
+
+        if json {
+            func counts(_ c: ModalityCounts) -> [String: Int] {
+                ["video": c.video, "audio": c.audio, "image": c.image, "text": c.text, "total": c.total]
+            }
+            var report: [String: Any] = [
+                "tokens": tokens, "method": method ?? "none",
+                "prompt_tokens_before": file.keepMask?.count ?? before.total, "prompt_tokens_after": tm.prefillTokens,
+                "before": counts(before), "after": counts(after),
+                "prefill_ms": tm.prefillSeconds * 1000, "prefill_tokens_per_second": tm.prefillTokensPerSecond,
+                "decode_steps": tm.decodeSteps, "decode_tokens_per_second": tm.decodeTokensPerSecond,
+                "kv_cache_bytes": state.cache.bytes, "weight_bytes": thinker.weightBytes,
+                "weights_bf16": thinker.embedTokens.isBF16, "load_seconds": loaded.seconds,
+                "peak_rss_bytes": peak ?? -1, "rope_delta": prompt.ropeDelta,
+                "next_position": state.nextPosition,
+            ]
+            if let compressMs { report["compress_ms"] = compressMs }
+            if let retained { report["retained_ratio"] = retained }
+            print(ThinkerCLI.jsonString(report))
+            return
+        }
+        print("new tokens: \(tokens.map(String.init).joined(separator: " "))")
+        var counts = TextTable(columns: ["tokens", "before", "after"])
+        let unknown = file.keepMask != nil
+        for (name, b, a) in [("video", before.video, after.video), ("audio", before.audio, after.audio),
+                             ("image", before.image, after.image), ("text", before.text, after.text),
+                             ("total", unknown ? file.keepMask!.count : before.total, tm.prefillTokens)] {
+            counts.addRow(name, unknown && name != "total" ? "-" : "\(b)", "\(a)")
+        }
+        print(counts.render())
+        var t = TextTable(columns: ["timing", "value"])
+        t.addRow("method", method ?? (unknown ? "(compressed file: \(file.metadata["method"] ?? "?"))" : "none"))
+        if let retained { t.addRow("retained audio+video", String(format: "%.1f%%", 100 * retained)) }
+        t.addRow("compression ms", compressMs.map { String(format: "%.1f", $0) } ?? "-")
+        t.addRow("prefill ms", String(format: "%.1f", tm.prefillSeconds * 1000))
+        t.addRow("prefill tokens/s", String(format: "%.1f", tm.prefillTokensPerSecond))
+        t.addRow("decode steps", "\(tm.decodeSteps)")
+        t.addRow("decode tokens/s", tm.decodeSteps > 0 ? String(format: "%.2f", tm.decodeTokensPerSecond) : "-")
+        t.addRow("KV cache", ThinkerCLI.bytes(state.cache.bytes))
+        t.addRow("weights", ThinkerCLI.bytes(thinker.weightBytes) + (thinker.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
+        t.addRow("load s", String(format: "%.2f", loaded.seconds))
+        t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
+        print(t.render())
+    }
+}
