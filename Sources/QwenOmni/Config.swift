@@ -293,7 +293,7 @@ public struct ThinkerTextConfig: Codable, Sendable, Equatable {
         hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int, numKeyValueHeads: Int, headDim: Int? = nil,
         intermediateSize: Int, vocabSize: Int, rmsNormEps: Float = 1e-6, ropeTheta: Double = 1_000_000,
         mropeSection: [Int] = [16, 24, 24], maxPositionEmbeddings: Int = 32768, hiddenAct: String = "silu",
-        tieWordEmbeddings: Bool? = false
+        tieWordEmbeddings: Bool? = nil
     ) {
         self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers
@@ -397,10 +397,10 @@ public struct ThinkerTextConfig: Codable, Sendable, Equatable {
 
     public static let qwen25Omni7B = ThinkerTextConfig(
         hiddenSize: 3584, numHiddenLayers: 28, numAttentionHeads: 28, numKeyValueHeads: 4, headDim: 128,
-        intermediateSize: 18944, vocabSize: 152064, tieWordEmbeddings: false)
+        intermediateSize: 18944, vocabSize: 152064, tieWordEmbeddings: nil)
     public static let qwen25Omni3B = ThinkerTextConfig(
         hiddenSize: 2048, numHiddenLayers: 36, numAttentionHeads: 16, numKeyValueHeads: 2, headDim: 128,
-        intermediateSize: 11008, vocabSize: 151936, tieWordEmbeddings: false)
+        intermediateSize: 11008, vocabSize: 151936, tieWordEmbeddings: nil)
 }
 
 /// `thinker_config.audio_config`: the Whisper-style audio encoder.

@@ -362,7 +362,12 @@ public enum RopeIndex {
                         }
                     }
                 }
-                try expect(q, config.audioEndTokenId, what)
+                if q >= n || inputIds[q] != config.audioEndTokenId {
+                    throw QwenOmniLayoutError(
+                        "\(what): grid \(g) (\(nv) video tokens) and audio_feature_lengths[\(audioIdx)] = \(l) "
+                            + "mel frames (\(na) audio tokens) end the interleaved chunks at index \(q) with "
+                            + "<|audio_eos|>, but input_ids has \(token(q))")
+                }
                 try expect(q + 1, config.visionEndTokenId, what)
                 emitRunning(st..<(p - 2))
                 let b = lastMax + 1
