@@ -67,12 +67,15 @@ public enum CompressorRegistry {
 
     /// The budget for a retained ratio `keep` for method `name`: OmniSIFT plans with its own per-group rules
     /// (`RatioPlanner`), every baseline with `BaselinePlanner` (whole-modality counts); both use the same
-    /// reference audio balance unless `rhoAudio` is given. `none` ignores the budget.
-    public static func budget(for name: String, input: CompressionInput, keep: Double,
-                              rhoAudio: Double? = nil) throws -> CompressionBudget {
+    /// reference audio balance unless `rhoAudio` is given. `none` ignores the budget. `options` tells whether
+    /// OmniSIFT runs without audio pruning (the keep-all fallback), which its planner must know.
+    public static func budget(for name: String, input: CompressionInput, keep: Double, rhoAudio: Double? = nil,
+                              options: CompressorOptions = CompressorOptions()) throws -> CompressionBudget {
         switch name.lowercased() {
         case "omnisift":
-            return try RatioPlanner.plan(groups: input.groups, targetRetained: keep, rhoAudio: rhoAudio).budget
+            let dropsAudio = options.selectorPath != nil || options.audioFallback != .keepAll
+            return try RatioPlanner.plan(groups: input.groups, targetRetained: keep, rhoAudio: rhoAudio,
+                                         audioDropped: dropsAudio).budget
         case "none":
             return try CompressionBudget(rhoVideo: 0, rhoAudio: 0)
         default:
