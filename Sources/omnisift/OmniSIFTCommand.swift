@@ -9,10 +9,13 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
+            CompareCommand.self,
             CompressCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
             InspectCommand.self,
+            LayoutCommand.self,
+            PositionsCommand.self,
             RenderCommand.self,
         ]
     )
@@ -35,6 +38,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
     )
 }
