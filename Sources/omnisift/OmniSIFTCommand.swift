@@ -9,7 +9,6 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
-            CompareCommand.self,
             CompressCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
@@ -38,6 +37,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self]
     )
 }
