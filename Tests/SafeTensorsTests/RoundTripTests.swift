@@ -212,3 +212,42 @@ import OmniTensor
         #expect(f.entry("a") == TensorEntry(name: "a", dtype: .f32, shape: [2, 3], byteOffset: 16, byteCount: 24))
     }
 }
+
+/// The reader maps instead of copying, and handles offsets past 4 GiB.
+@Suite struct MappingTests {
+    @Test func rawBytesPointIntoOneMapping() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var w = SafeTensorsWriter()
+        try w.add("a", Tensor(shape: [4], scalars: [1, 2, 3, 4]))
+        try w.add("b", Tensor(shape: [2], scalars: [5, 6]))
+        try w.write(to: dir.file("m.safetensors"))
+        let f = try SafeTensorsFile(path: dir.file("m.safetensors"))
+        let a1 = try f.rawBytes("a"), a2 = try f.rawBytes("a"), b = try f.rawBytes("b")
+        #expect(a1.baseAddress == a2.baseAddress)  // no copy per call
+        let ea = try #require(f.entry("a")), eb = try #require(f.entry("b"))
+        #expect(b.baseAddress! - a1.baseAddress! == eb.byteOffset - ea.byteOffset)
+        #expect(a1.loadUnaligned(fromByteOffset: 12, as: Float.self) == 4)
+    }
+
+    /// A sparse 5 GiB file (no disk used): a BF16 tensor that starts past 4 GiB reads correctly.
+    @Test func offsetsBeyondFourGiB() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let big = 5 << 30  // bytes of padding tensor "pad" (U8)
+        let header = #"{"pad":{"dtype":"U8","shape":[\#(big)],"data_offsets":[0,\#(big)]},"#
+            + #""tail":{"dtype":"BF16","shape":[2],"data_offsets":[\#(big),\#(big + 4)]}}"#
+        let path = dir.file("sparse.safetensors")
+        try writeBytes(rawSafetensors(header: header), to: path)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        let dataStart = UInt64(8 + header.utf8.count)
+        try handle.truncate(atOffset: dataStart + UInt64(big) + 4)
+        try handle.seek(toOffset: dataStart + UInt64(big))
+        handle.write(Data([0x80, 0x3F, 0x40, 0xC0]))  // bf16 1.0, -3.0
+        try handle.close()
+        let f = try SafeTensorsFile(path: path)
+        #expect(try f.float32s("tail") == [1, -3])
+        #expect(f.entry("pad")?.byteCount == big)
+        #expect(try f.rawBytes("pad").count == big)
+    }
+}
