@@ -204,6 +204,9 @@ def main():
         ("two_videos_no_audio_image", "two videos without audio (fps 2 and fps 1) and an image, chat turn",
          [("text", T1), ("video", [2, 4, 4], 2.0, None), ("image", [1, 6, 4]), ("video", [3, 2, 4], 1.0, None),
           ("text", T2)], True),
+        ("video_audio_16x9", "a 16:9 clip at max_pixels 256*28*28 (grid 24x42, 252 tokens per step), 6 s at "
+         "2 fps with 5.5 s of audio, chat turn",
+         [("text", T1), ("video", [6, 24, 42], 2.0, 550), ("text", T2)], True),
         ("audio_text_chat", "audio alone in a chat turn (no grids: plain running positions)",
          [("audio", 350), ("text", T2)], True),
     ]
