@@ -1,3 +1,5 @@
+import Foundation
+
 /// Bad input to the mosaic: mismatched counts, no video, an image too large. `description` names the numbers.
 public struct MosaicError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -91,6 +93,11 @@ public struct MosaicStyle: Sendable, Equatable {
     public var frameGap = 4
     /// Space between chunks.
     public var chunkGap = 8
+    /// Columns of chunks (filled top to bottom, then left to right); 1 = one chunk per row; 0 = chosen so the
+    /// image is close to 16:10.
+    public var columns = 1
+    /// Space between columns.
+    public var columnGap = 16
     /// Horizontal pitch of one audio token's bar (the bar is 1 pixel narrower when the pitch is 2 or more).
     public var audioBarPitch = 3
     /// Height of the audio strip.
@@ -161,10 +168,19 @@ public enum MaskMosaic {
         let footer = "VIDEO \(videoKept)/\(videoTotal) (\(pct(videoKept, videoTotal)))  AUDIO \(audioKept)/\(audioTotal) (\(pct(audioKept, audioTotal)))  RETAINED \(pct(videoKept + audioKept, videoTotal + audioTotal))"
         let legendW = 200 + (hasScores ? 120 : 0)
         let headerLines = (title == nil ? 0 : 1) + 1
-        let contentW = max(labelW + bodyW, BitmapFont.width(of: title ?? ""), BitmapFont.width(of: footer), legendW)
+        // Chunks fill columns top to bottom, then left to right; a grid row is as tall as its tallest chunk.
+        let columns = style.columns >= 1 ? min(style.columns, rows.count)
+            : MaskMosaic.autoColumns(count: rows.count, cellWidth: labelW + bodyW + style.columnGap,
+                                     rowHeight: rows.map { $0.height + style.chunkGap }.max() ?? 1)
+        let perColumn = (rows.count + columns - 1) / columns
+        let cellW = labelW + bodyW
+        var gridRowH = [Int](repeating: 0, count: perColumn)
+        for (i, r) in rows.enumerated() { gridRowH[i % perColumn] = max(gridRowH[i % perColumn], r.height) }
+        let gridW = columns * cellW + (columns - 1) * style.columnGap
+        let gridH = gridRowH.reduce(0, +) + (perColumn - 1) * style.chunkGap
+        let contentW = max(gridW, BitmapFont.width(of: title ?? ""), BitmapFont.width(of: footer), legendW)
         let width = 2 * style.margin + contentW
-        let height = 2 * style.margin + headerLines * (lineH + 2) + 4
-            + rows.reduce(0) { $0 + $1.height } + (rows.count - 1) * style.chunkGap + 6 + lineH
+        let height = 2 * style.margin + headerLines * (lineH + 2) + 4 + gridH + 6 + lineH
         let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
         guard !overflow, pixels <= style.maxPixels else {
             throw MosaicError("mosaic of \(width) x \(height) pixels exceeds the limit of \(style.maxPixels); use a smaller cell size (now \(cs))")
@@ -190,11 +206,16 @@ public enum MaskMosaic {
         }
         y += lineH + 6
 
-        for (c, row) in zip(chunks, rows) {
+        let gridTop = y
+        var rowTop = [Int](repeating: gridTop, count: perColumn)
+        for r in 1..<max(1, perColumn) { rowTop[r] = rowTop[r - 1] + gridRowH[r - 1] + style.chunkGap }
+        for (k, (c, row)) in zip(chunks, rows).enumerated() {
+            let y = rowTop[k % perColumn]
+            let x0 = style.margin + (k / perColumn) * (cellW + style.columnGap)
             for (i, line) in row.lines.enumerated() {
-                canvas.drawText(line, x: style.margin, y: y + i * lineH, style.text)
+                canvas.drawText(line, x: x0, y: y + i * lineH, style.text)
             }
-            var fx = style.margin + labelW
+            var fx = x0 + labelW
             for f in c.frames {
                 for r in 0..<f.rows {
                     for col in 0..<f.cols {
@@ -213,7 +234,7 @@ public enum MaskMosaic {
             }
             if let a = c.audio, !a.kept.isEmpty {
                 let ay = y + row.framesH + (row.framesH > 0 ? 3 : 0)
-                let ax = style.margin + labelW
+                let ax = x0 + labelW
                 canvas.fillRect(x: ax, y: ay, width: row.audioW, height: style.audioHeight, style.audioBackground)
                 let barW = style.audioBarPitch >= 2 ? style.audioBarPitch - 1 : 1
                 for (i, kept) in a.kept.enumerated() {
@@ -227,10 +248,23 @@ public enum MaskMosaic {
                     canvas.fillRect(x: ax + i * style.audioBarPitch, y: ay + style.audioHeight - h, width: barW, height: h, color)
                 }
             }
-            y += row.height + style.chunkGap
         }
-        canvas.drawText(footer, x: style.margin, y: y - style.chunkGap + 6, style.text)
+        canvas.drawText(footer, x: style.margin, y: gridTop + gridH + 6, style.text)
         return canvas
+    }
+
+    /// The column count whose grid of `count` cells is closest to a 16:10 landscape shape (at least 1).
+    static func autoColumns(count: Int, cellWidth: Int, rowHeight: Int) -> Int {
+        guard count > 1, cellWidth > 0, rowHeight > 0 else { return 1 }
+        var best = 1
+        var bestErr = Double.infinity
+        for c in 1...count {
+            let rowsNeeded = (count + c - 1) / c
+            let aspect = Double(c * cellWidth) / Double(rowsNeeded * rowHeight)
+            let err = abs(log(aspect / 1.6))
+            if err < bestErr - 1e-9 { bestErr = err; best = c }
+        }
+        return best
     }
 
     /// Builds chunks from per-token data of one sequence (SPEC 3.1 grouping, as the compressors use it):

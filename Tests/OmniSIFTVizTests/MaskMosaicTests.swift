@@ -121,3 +121,19 @@ struct ToySequence {
     style.maxPixels = 1_000_000
     #expect(throws: MosaicError.self) { try MaskMosaic.render([MosaicChunk(label: "X", frames: [grid])], style: style) }
 }
+
+@Test func columnsRearrangeChunksWithoutChangingThem() throws {
+    let s = ToySequence()
+    let chunks = try MaskMosaic.chunks(temporal: s.t, height: s.h, width: s.w, isVideo: s.isVideo,
+                                       isAudio: s.isAudio, keep: s.keep)
+    var style = MosaicStyle()
+    let one = try MaskMosaic.render(chunks, style: style)
+    style.columns = 2
+    let two = try MaskMosaic.render(chunks, style: style)
+    #expect(two.width > one.width && two.height < one.height)
+    for color in [style.kept, style.dropped] { #expect(count(one, color) == count(two, color)) }
+    // Automatic choice: many wide, short chunks go side by side, one chunk stays one column.
+    #expect(MaskMosaic.autoColumns(count: 30, cellWidth: 400, rowHeight: 70) == 3)
+    #expect(MaskMosaic.autoColumns(count: 1, cellWidth: 400, rowHeight: 70) == 1)
+    #expect(MaskMosaic.autoColumns(count: 4, cellWidth: 100, rowHeight: 400) == 4)
+}

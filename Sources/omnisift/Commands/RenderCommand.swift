@@ -13,8 +13,8 @@ struct RenderCommand: ParsableCommand {
             IN is the original prefill file (input_ids; position_ids, or the grids to compute them). --mask is the \
             compressed file written from it (by compress or compare), holding keep_mask over IN's sequence.
 
-            One row per chunk (SPEC 3.1 groups: two frames and the audio between them at 2 fps): the label \
-            column (chunk, start time, kept/total video V and audio A), the frames' token grids side by side \
+            One block per chunk (SPEC 3.1 groups: two frames and the audio between them at 2 fps), blocks in \
+            columns read top to bottom: the label column (chunk, start time, kept/total video V and audio A), the frames' token grids side by side \
             (each token a square at its (h, w) position relative to the frame's minimum: kept in colour, dropped \
             dark), and under them one bar per audio token. When the mask file carries per-audio-token selector \
             scores (tensor audio_scores or selector_scores, F32 [audio tokens of IN], NaN where none), bar height \
@@ -34,8 +34,11 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Side of one token square in pixels (1-32).")
     var cell: Int = 4
 
-    @Option(help: "Video frames per chunk row (2 = SPEC 3.1 groups).")
+    @Option(help: "Video frames per chunk (2 = SPEC 3.1 groups).")
     var framesPerChunk: Int = 2
+
+    @Option(help: "Columns of chunks, filled top to bottom (0 = automatic, close to 16:10).")
+    var columns: Int = 0
 
     @Option(help: "Title line (default: method and ratios from the mask file's metadata).")
     var title: String?
@@ -52,6 +55,7 @@ struct RenderCommand: ParsableCommand {
     func validate() throws {
         guard (1...32).contains(cell) else { throw ValidationError("--cell \(cell) must be between 1 and 32 pixels") }
         guard framesPerChunk >= 1 else { throw ValidationError("--frames-per-chunk \(framesPerChunk) must be at least 1") }
+        guard (0...64).contains(columns) else { throw ValidationError("--columns \(columns) must be between 0 (automatic) and 64") }
         guard (output as NSString).pathExtension.lowercased() == "png" else {
             throw ValidationError("-o \(output): render writes PNG; give a file name ending in .png")
         }
@@ -123,6 +127,7 @@ struct RenderCommand: ParsableCommand {
         var style = MosaicStyle()
         style.cellSize = cell
         style.frameGap = max(2, cell)
+        style.columns = columns
         let meta = maskFile.metadata
         let heading = title ?? {
             var parts = ["KEEP MASK"]
