@@ -178,4 +178,24 @@ struct LayoutParityTests {
         #expect(r.annotations[3].modality == .audio && r.annotations[9].temporalValue == 6)
         #expect(r.annotations[2].modality == .special && r.annotations[0].modality == .text)
     }
+
+    @Test("annotations of a video without audio, an image and a standalone audio")
+    func plainAnnotations() throws {
+        let l = try PromptLayout.build([
+            .image(VisionGrid(t: 1, h: 2, w: 4)), .video(VisionGrid(t: 4, h: 2, w: 2), secondsPerGrid: 1, audioMelFrames: nil),
+        ])
+        let r = try l.ropeIndex()
+        let video = r.annotations.filter { $0.modality == .video }
+        #expect(video.map(\.frameIndex) == [0, 1, 2, 3])
+        #expect(video.map(\.temporalValue) == [0, 25, 50, 75])
+        #expect(video.map(\.chunkIndex) == [0, 0, 1, 1])
+        let image = r.annotations.filter { $0.modality == .image }
+        #expect(image.map(\.column) == [0, 1] && image.allSatisfy { $0.chunkIndex == -1 && $0.row == 0 })
+        #expect(r.blocks.map(\.kind) == [.image, .video] && r.blocks[1].itemIndex == 0)
+
+        let a = try PromptLayout.build([.audio(melFrames: 500)]).ropeIndex()
+        let audio = a.annotations.filter { $0.modality == .audio }
+        #expect(audio.count == 125 && audio[49].chunkIndex == 0 && audio[50].chunkIndex == 1 && audio[124].chunkIndex == 2)
+        #expect(a.annotations.first?.modality == .special && a.annotations.first?.blockIndex == 0)
+    }
 }
