@@ -18,7 +18,8 @@ struct RenderCommand: ParsableCommand {
             (each token a square at its (h, w) position relative to the frame's minimum: kept in colour, dropped \
             dark), and under them one bar per audio token. When the mask file carries per-audio-token selector \
             scores (tensor audio_scores or selector_scores, F32 [audio tokens of IN], NaN where none), bar height \
-            and colour show the score; otherwise bars show kept/dropped only.
+            and colour show the score; otherwise bars show kept/dropped only. A video_scores tensor (F32 [video \
+            tokens of IN]) colours kept video tokens by value the same way.
             """
     )
 
@@ -51,6 +52,8 @@ struct RenderCommand: ParsableCommand {
 
     /// Names under which a mask file may carry per-audio-token scores, first found wins.
     static let scoreTensorNames = ["audio_scores", "selector_scores"]
+    /// Optional per-video-token values (e.g. STVP scores) in the mask file: kept tokens are coloured by value.
+    static let videoScoreTensorName = "video_scores"
 
     func validate() throws {
         guard (1...32).contains(cell) else { throw ValidationError("--cell \(cell) must be between 1 and 32 pixels") }
@@ -114,13 +117,23 @@ struct RenderCommand: ParsableCommand {
             scoreTensor = name
             break
         }
+        let videoCount = isVideo.reduce(0) { $0 + ($1 ? 1 : 0) }
+        var videoValues: [Float]?
+        if maskFile.contains(RenderCommand.videoScoreTensorName) {
+            let v = try maskFile.float32s(RenderCommand.videoScoreTensorName)
+            guard v.count == videoCount else {
+                throw RenderError("\(RenderCommand.videoScoreTensorName) in \(mask) has \(v.count) values but \(input) has \(videoCount) video tokens")
+            }
+            videoValues = v
+        }
         progress.advance()
 
         let pos = file.positionIds!
         let chunks: [MosaicChunk]
         do {
             chunks = try MaskMosaic.chunks(temporal: pos.t, height: pos.h, width: pos.w, isVideo: isVideo, isAudio: isAudio,
-                                           keep: keep, audioScores: scores, framesPerChunk: framesPerChunk)
+                                           keep: keep, audioScores: scores, videoValues: videoValues,
+                                           framesPerChunk: framesPerChunk)
         } catch let e as MosaicError {
             throw RenderError("\(input): \(e.description)")
         }
@@ -148,7 +161,7 @@ struct RenderCommand: ParsableCommand {
             videoTotal: frames.reduce(0) { $0 + $1.tokenCount }, videoKept: frames.reduce(0) { $0 + $1.keptCount },
             audioTotal: chunks.reduce(0) { $0 + ($1.audio?.kept.count ?? 0) },
             audioKept: chunks.reduce(0) { $0 + ($1.audio?.keptCount ?? 0) },
-            audioScoresDrawn: scoreTensor != nil, audioScores: scoreTensor)
+            audioScoresDrawn: scoreTensor != nil, audioScores: scoreTensor, videoScoresDrawn: videoValues != nil)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -173,6 +186,7 @@ struct RenderReport: Codable {
     /// Whether per-audio-token scores were drawn (bar heights), and from which tensor.
     var audioScoresDrawn: Bool
     var audioScores: String?
+    var videoScoresDrawn: Bool
 
     var text: String {
         """
