@@ -14,6 +14,9 @@ struct PositionsCommand: ParsableCommand {
         placeholder tokens match the grids and audio lengths, and writes OUT: the same tensors plus \
         position_ids (I64 [3, N]) and rope_deltas (I64 [1]); existing ones are replaced. Embeddings keep their \
         dtype. A compressed file (with keep_mask) is refused: its positions must stay the original ones.
+
+        With --check, compares the computed positions with the ones already in IN (e.g. exported from \
+        PyTorch) and exits with status 1 when they differ; -o is then optional.
         """
     )
 
@@ -21,7 +24,10 @@ struct PositionsCommand: ParsableCommand {
     var input: String
 
     @Option(name: .shortAndLong, help: "Output prefill file (may equal the input).")
-    var output: String
+    var output: String?
+
+    @Flag(help: "Compare with the position_ids / rope_deltas stored in the input; exit 1 on a difference.")
+    var check = false
 
     @Option(help: "A Qwen2.5-Omni config.json (or checkpoint folder) for token ids and timing constants (default: the 7B values).")
     var config: String?
@@ -29,7 +35,12 @@ struct PositionsCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary instead of text.")
     var json = false
 
+    func validate() throws {
+        if output == nil && !check { throw ValidationError("give -o OUT (or --check to only compare)") }
+    }
+
     func run() throws {
+        var mismatch: String?
         do {
             let thinker = try config.map { try QwenOmniConfig.load(path: $0).thinker } ?? .qwen25Omni7B
             let file = try PrefillFile.read(path: input)
@@ -39,20 +50,26 @@ struct PositionsCommand: ParsableCommand {
                     problem: "has a keep_mask (a compressed sequence): its position_ids are the original positions and cannot be recomputed")
             }
             let r = try file.ropeIndex(config: thinker)
-            var out = file
-            out.positionIds = r.positionIds
-            out.ropeDeltas = [r.ropeDelta]
-            let dtype = try LayoutSummary.embeddingDType(of: input)
-            try out.write(to: output, embeddingDType: dtype)
+            if check {
+                mismatch = Self.compare(stored: file, computed: r)
+            }
+            if let output {
+                var out = file
+                out.positionIds = r.positionIds
+                out.ropeDeltas = [r.ropeDelta]
+                try out.write(to: output, embeddingDType: try LayoutSummary.embeddingDType(of: input))
+            }
             let summary = LayoutSummary(result: r, inputIds: file.inputIds)
             if json {
                 var obj = summary.jsonObject()
                 obj["input"] = input
-                obj["output"] = output
+                if let output { obj["output"] = output }
+                if check { obj["check"] = mismatch ?? "match" }
                 print(try LayoutSummary.json(obj))
             } else {
-                print("\(input) -> \(output)")
+                if let output { print("\(input) -> \(output)") }
                 print(summary.text())
+                if check { print("check: \(mismatch ?? "stored positions and rope delta match")") }
             }
         } catch let e as QwenOmniLayoutError {
             throw LayoutCommandError("\(input): \(e.message)")
@@ -65,5 +82,24 @@ struct PositionsCommand: ParsableCommand {
         } catch {
             throw LayoutCommandError("\(error)")
         }
+        if mismatch != nil { throw ExitCode(1) }
+    }
+
+    /// A description of the first difference between stored and computed positions, or nil when equal.
+    static func compare(stored f: PrefillFile, computed r: RopeIndexResult) -> String? {
+        guard let p = f.positionIds else { return "the input has no position_ids to compare" }
+        let rows: [(String, [Int64], [Int64])] = [
+            ("t", p.t, r.positionIds.t), ("h", p.h, r.positionIds.h), ("w", p.w, r.positionIds.w),
+        ]
+        for (name, a, b) in rows {
+            if let i = zip(a, b).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                let n = zip(a, b).filter { $0 != $1 }.count
+                return "position_ids row \(name) differs at \(n) token(s); first at index \(i): stored \(a[i]), computed \(b[i])"
+            }
+        }
+        if let d = f.ropeDeltas, d != [r.ropeDelta] {
+            return "rope_deltas differ: stored \(d), computed \(r.ropeDelta)"
+        }
+        return nil
     }
 }
