@@ -9,6 +9,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
+            CompareCommand.self,
             CompressCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,

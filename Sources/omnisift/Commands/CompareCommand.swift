@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import OmniSIFT
+import OmniTensor
+import QwenOmni
+
+/// `omnisift compare`: every compressor on the same prefill file at the same retained ratio, one table.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run OmniSIFT and the baselines on one prefill file at the same token budget.",
+        discussion: """
+            Every method gets the same target retained ratio --keep F ((kept audio + video) / (all audio + video)). \
+            OmniSIFT plans its ratios with its own per-group rules; the baselines get per-modality counts from the \
+            same reference audio balance (or --rho-audio). The table shows the kept video and audio tokens, the \
+            retained ratio reached and the compression time in ms (mean ± std over --repetitions; the mask and the \
+            gathered rows, file I/O excluded).
+
+            Methods: omnisift, omnizip, dycoke, random, vidcom2, dtd, uniform, none (--methods a,b,... or all). \
+            OmniSIFT needs the VGAS selector (--selector); without it, it runs STVP with --audio-fallback \
+            (default video-similarity) and says so. OmniZip reads audio_saliency from the file; without it, it \
+            uses its fallback (mean cosine similarity to the other audio tokens) and says so.
+            """
+    )
+
+    @Argument(help: "Input prefill file (.safetensors) with input_ids and inputs_embeds.")
+    var input: String
+
+    @Option(help: "Target retained ratio of audio + video tokens, in (0, 1].")
+    var keep: Double = 0.35
+
+    @Option(help: "Comma-separated methods, or all.")
+    var methods: String = "all"
+
+    @Option(help: "Fraction of audio tokens removed (default: the reference balance for --keep).")
+    var rhoAudio: Double?
+
+    @Option(help: "OmniSIFT: VGAS selector weights (.safetensors file or checkpoint folder).")
+    var selector: String?
+
+    @Option(help: "OmniSIFT without --selector: keep-all, uniform or video-similarity.")
+    var audioFallback: String = AudioFallback.videoSimilarity.rawValue
+
+    @Option(help: "Random: seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "OmniZip: audio tokens merged per anchor.")
+    var omnizipG: Int = 3
+
+    @Option(help: "OmniZip: anchors as a fraction of the audio tokens.")
+    var omnizipAnchors: Double = 0.05
+
+    @Option(help: "DyCoke: frames per window.")
+    var dycokeWindow: Int = 4
+
+    @Option(help: "VidCom2: softmax temperature of the frame uniqueness.")
+    var vidcom2Temperature: Double = 0.01
+
+    @Option(help: "DTD: fixed similarity threshold (ignores --keep for DTD; default: chosen to meet --keep).")
+    var dtdThreshold: Double?
+
+    @Option(help: "Timed runs per method (the first run is also the result).")
+    var repetitions: Int = 1
+
+    @Flag(help: "Print a JSON report instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard keep.isFinite, keep > 0, keep <= 1 else {
+            throw ValidationError("--keep \(keep) is out of range: the retained ratio must be in (0, 1]")
+        }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions \(repetitions) must be at least 1") }
+        guard AudioFallback(rawValue: audioFallback) != nil else {
+            throw ValidationError("--audio-fallback '\(audioFallback)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// The compressor knobs from the command line.
+    var options: CompressorOptions {
+        var o = CompressorOptions()
+        o.selectorPath = selector
+        o.audioFallback = AudioFallback(rawValue: audioFallback) ?? .videoSimilarity
+        o.seed = seed
+        o.omnizipG = omnizipG
+        o.omnizipAnchorRatio = omnizipAnchors
+        o.dycokeWindow = dycokeWindow
+        o.vidcom2Temperature = vidcom2Temperature
+        o.dtdThreshold = dtdThreshold
+        return o
+    }
+
+    func run() throws {
+        let names: [String]
+        do { names = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
+        var file = try PrefillFile.read(path: input)
+        if file.keepMask != nil {
+            throw ValidationError("\(input) already holds a keep_mask (it is a compressed file); compare on the original prefill file")
+        }
+        guard let embeddings = file.embeddings else {
+            throw ValidationError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
+        }
+        if file.positionIds == nil {
+            do { file = try file.withComputedPositions() } catch {
+                throw ValidationError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
+            }
+        }
+        let compressionInput = try CompressionInput(
+            inputIds: file.inputIds, positionIds: file.positionIds!, embeddings: embeddings, labels: file.labels,
+            audioSaliency: file.audioSaliency)
+        let opts = options
+
+        var rows: [CompareReport.Row] = []
+        var notes: [String] = []
+        for name in names {
+            let method = try CompressorRegistry.make(name, options: opts)
+            let budget = try CompressorRegistry.budget(for: name, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
+                                                       options: opts)
+            var result: CompressionResult?
+            let stats = try measure(repetitions: repetitions, warmup: 0) {
+                let r = try method.compress(compressionInput, budget: budget)
+                if result == nil { result = r }
+            }
+            let r = result!
+            rows.append(CompareReport.Row(result: r, ms: stats.mean, msStd: stats.std))
+            if name == "omnizip" && OmniZipCompressor.usesFallbackSaliency(compressionInput) {
+                notes.append("omnizip: no audio_saliency in the file; used the fallback saliency (mean cosine similarity to the other audio tokens)")
+            }
+            if name == "omnisift" && selector == nil {
+                notes.append("omnisift: no --selector; ran STVP with the '\(audioFallback)' audio stand-in instead of VGAS (reported as \(r.method))")
+            }
+            if name == "dtd" && dtdThreshold != nil {
+                notes.append("dtd: fixed threshold \(dtdThreshold!) (the budget does not apply)")
+            }
+        }
+        let report = CompareReport(input: input, targetKeep: keep, videoTokens: compressionInput.groups.counts.video,
+                                   audioTokens: compressionInput.groups.counts.audio, repetitions: repetitions,
+                                   methods: rows, notes: notes)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(report.table())
+        }
+    }
+}
+
+/// The machine-readable report of `omnisift compare --json`.
+struct CompareReport: Codable {
+    struct Row: Codable {
+        var method: String
+        var rhoVideo: Double
+        var rhoAudio: Double
+        var videoKept: Int
+        var audioKept: Int
+        var retainedRatio: Double
+        var ms: Double
+        var msStd: Double
+
+        init(result r: CompressionResult, ms: Double, msStd: Double) {
+            method = r.method
+            rhoVideo = r.budget.rhoVideo
+            rhoAudio = r.budget.rhoAudio
+            videoKept = r.after.video
+            audioKept = r.after.audio
+            retainedRatio = r.retainedRatio
+            self.ms = ms
+            self.msStd = msStd
+        }
+    }
+    var input: String
+    var targetKeep: Double
+    var videoTokens: Int
+    var audioTokens: Int
+    var repetitions: Int
+    var methods: [Row]
+    var notes: [String]
+
+    func table() -> String {
+        func share(_ k: Int, _ n: Int) -> String {
+            n == 0 ? "\(k)/0" : String(format: "%d/%d (%.1f%%)", k, n, 100 * Double(k) / Double(n))
+        }
+        var t = TextTable(columns: ["method", "video kept", "audio kept", "retained %", "ms"])
+        for r in methods {
+            t.addRow(r.method, share(r.videoKept, videoTokens), share(r.audioKept, audioTokens),
+                     String(format: "%.2f", 100 * r.retainedRatio),
+                     repetitions > 1 ? BenchStats.format(r.ms, r.msStd) : String(format: "%.2f", r.ms))
+        }
+        var lines = ["\(input): target keep " + String(format: "%.2f%%", 100 * targetKeep)
+                     + " of \(videoTokens) video + \(audioTokens) audio tokens",
+                     t.render()]
+        lines += notes.map { "note: \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}
