@@ -56,8 +56,10 @@ public struct ProgressMeter: Sendable, Equatable {
         } else {
             tail = "  \(completed) \(unit)  \(rateText)  \(ProgressMeter.formatDuration(now - startTime))"
         }
-        if let f = fraction {
-            let barWidth = min(30, width - label.count - tail.count - 3)
+        if let f = fraction, let t = total {
+            // Size the bar for the widest tail this task can have, so it does not jitter as numbers change.
+            let widest = "  100%  \(t)/\(t) \(unit)  999k \(unit)/s  ETA 9:59:59"
+            let barWidth = min(30, width - label.count - max(tail.count, widest.count) - 3)
             if barWidth >= 5 {
                 let filled = min(barWidth, Int((f * Double(barWidth)).rounded(.down)))
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled)

@@ -46,3 +46,15 @@ import Testing
     #expect(ProgressMeter.formatSeconds(12.34) == "12.3 s")
     #expect(ProgressMeter.formatSeconds(125) == "2:05")
 }
+
+@Test func barWidthStaysFixedWhileNumbersGrow() {
+    var ends = Set<Int>()
+    for (done, now) in [(1, 0.5), (9, 3.0), (99, 7.0), (999, 50.0), (1000, 51.0)] {
+        var m = ProgressMeter(label: "bench", total: 1000, unit: "reps", startTime: 0)
+        m.update(completed: done)
+        let line = m.line(now: now, width: 80)
+        #expect(line.count <= 80)
+        ends.insert(line.distance(from: line.startIndex, to: line.firstIndex(of: "]")!))
+    }
+    #expect(ends.count == 1)
+}
