@@ -196,3 +196,32 @@ func expectPNGError(_ bytes: [UInt8], mentioning words: [String], sourceLocation
     #expect(throws: PNGError.self) { try PNGImage(width: 2, height: 2, channels: 2, pixels: [UInt8](repeating: 0, count: 8)) }
     #expect(throws: PNGError.self) { try PNGImage(width: 0, height: 2, channels: 3, pixels: []) }
 }
+
+// Other colour types, written by Python (zlib.compress level 9, filter 0):
+// palette 4 x 3, index (x + y) % 3 into red, green, blue, tRNS alphas [255, 128] (blue: none, so 255);
+// grey 16-bit 3 x 2, value x*20000 + y*7000 (the decoder keeps the high byte);
+// grey + alpha 8-bit 2 x 2, grey 10*(x + 2y), alpha 255 - 50x.
+@Test func decodesPaletteGrey16AndGreyAlpha() throws {
+    let palette = try PNGDecoder.decode(try bytes(base64: "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAMAAACDKl70AAAACVBMVEX/AAAA/wAAAP8tSs2KAAAAAnRSTlP/gAgPs2oAAAATSURBVHjaY2BgZGIAYUYGIGYCAABfAA1Hu/pvAAAAAElFTkSuQmCC"))
+    #expect(palette.width == 4 && palette.height == 3 && palette.channels == 4)
+    let colors: [[UInt8]] = [[255, 0, 0, 255], [0, 255, 0, 128], [0, 0, 255, 255]]
+    for y in 0..<3 { for x in 0..<4 { #expect(palette.pixel(x: x, y: y) == colors[(x + y) % 3]) } }
+
+    let grey16 = try PNGDecoder.decode(try bytes(base64: "iVBORw0KGgoAAAANSUhEUgAAAAMAAAACEAAAAADoj+WFAAAAFklEQVR42mNgYPBTmOPAIB2RWbF9BgATkAPuozzv4AAAAABJRU5ErkJggg=="))
+    #expect(grey16.channels == 3)
+    for y in 0..<2 {
+        for x in 0..<3 {
+            let g = UInt8((x * 20000 + y * 7000) >> 8)
+            #expect(grey16.pixel(x: x, y: y) == [g, g, g])
+        }
+    }
+
+    let ga = try PNGDecoder.decode(try bytes(base64: "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAQAAADYv8WvAAAAEklEQVR42mNg+M91lkHkv9xZABFsA9VEY6dmAAAAAElFTkSuQmCC"))
+    #expect(ga.channels == 4)
+    for y in 0..<2 {
+        for x in 0..<2 {
+            let g = UInt8(10 * (x + 2 * y))
+            #expect(ga.pixel(x: x, y: y) == [g, g, g, UInt8(255 - 50 * x)])
+        }
+    }
+}
