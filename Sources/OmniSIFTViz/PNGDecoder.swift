@@ -88,7 +88,8 @@ public enum PNGDecoder {
         let bytesPerSample = hd.depth / 8
         let bpp = samples * bytesPerSample
         let stride = hd.width * bpp
-        let raw = try Inflate.zlib(idat, expectedSize: (stride + 1) * hd.height)
+        // The limit stops a corrupt or hostile stream from inflating far past the image size.
+        let raw = try Inflate.zlib(idat, expectedSize: (stride + 1) * hd.height, limit: (stride + 1) * hd.height)
         guard raw.count == (stride + 1) * hd.height else {
             throw PNGError("image data inflates to \(raw.count) bytes, expected \(hd.height) rows of 1 + \(stride)")
         }

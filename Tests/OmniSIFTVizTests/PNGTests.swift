@@ -180,6 +180,10 @@ func expectPNGError(_ bytes: [UInt8], mentioning words: [String], sourceLocation
     expectPNGError(pngFile([("IHDR", ihdr(1, 1)), ("IDAT", badAdler), ("IEND", [])]), mentioning: ["Adler-32"])
     expectPNGError(pngFile([("IHDR", ihdr(1, 1)), ("IDAT", ZlibWriter.compress([0, 1, 2], compression: .stored)), ("IEND", [])]),
                    mentioning: ["3 bytes", "expected 1 rows of 1 + 3"])
+    for compression in [PNGCompression.stored, .fixedHuffman] {  // far more data than a 1 x 1 image holds
+        expectPNGError(pngFile([("IHDR", ihdr(1, 1)), ("IDAT", ZlibWriter.compress([UInt8](repeating: 0, count: 5000), compression: compression)), ("IEND", [])]),
+                       mentioning: ["exceeds 4 bytes"])
+    }
     expectPNGError(pngFile([("IHDR", ihdr(1, 1, interlace: 1)), ("IEND", [])]), mentioning: ["interlaced"])
     expectPNGError(pngFile([("IHDR", ihdr(1, 1, depth: 4, colorType: 2)), ("IEND", [])]), mentioning: ["bit depth 4"])
     expectPNGError(pngFile([("IHDR", ihdr(0, 5)), ("IEND", [])]), mentioning: ["0 x 5"])
