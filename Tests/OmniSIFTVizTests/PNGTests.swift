@@ -2,6 +2,43 @@ import Foundation
 import Testing
 @testable import OmniSIFTViz
 
+// Generator of the PNGs below (Python 3, standard library only):
+//   import zlib, struct, base64
+//   def px(x, y, ch):
+//       v = [(x*37 + y*11) % 256, (x*y*5) % 256, ((x ^ y)*9) % 256, (255 - x*7) % 256]
+//       return v[:ch]
+//   def paeth(a, b, c):
+//       p = a + b - c; pa, pb, pc = abs(p-a), abs(p-b), abs(p-c)
+//       return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+//   def png(w, h, ch, level, strategy):
+//       raw = bytearray(); prev = [0]*(w*ch)
+//       for y in range(h):
+//           row = sum((px(x, y, ch) for x in range(w)), []); f = y % 5; raw.append(f)
+//           for i, v in enumerate(row):
+//               a = row[i-ch] if i >= ch else 0; b = prev[i]; c = prev[i-ch] if i >= ch else 0
+//               pred = [0, a, b, (a+b)//2, paeth(a, b, c)][f]; raw.append((v - pred) % 256)
+//           prev = row
+//       co = zlib.compressobj(level, zlib.DEFLATED, 15, 9, strategy); z = co.compress(bytes(raw)) + co.flush()
+//       chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+//       ihdr = struct.pack('>IIBBBBB', w, h, 8, 6 if ch == 4 else 2, 0, 0, 0)
+//       print('btype', (z[2] >> 1) & 3, len(z))
+//       return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'tEXt', b'Comment\x00python zlib') + chunk(b'IDAT', z[:len(z)//2]) + chunk(b'IDAT', z[len(z)//2:]) + chunk(b'IEND', b'')
+//   for name, args in [('rgbDynamic', (24, 16, 3, 9, zlib.Z_DEFAULT_STRATEGY)), ('rgbaFixed', (9, 7, 4, 9, zlib.Z_FIXED)), ('rgbStored', (5, 4, 3, 0, zlib.Z_DEFAULT_STRATEGY))]:
+//       b = png(*args); print(name, len(b)); print(base64.b64encode(b).decode())
+// and of the palette / grey16 / grey+alpha files further down:
+//   import zlib, struct, base64
+//   def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+//   def png(w, h, depth, ct, rows, extra=b''):
+//       raw = b''.join(b'\x00' + r for r in rows)
+//       return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, depth, ct, 0, 0, 0)) + extra + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b'')
+//   # palette 4x3: index (x + y) % 3; palette red, green, blue; tRNS alpha 255, 128 (blue has none -> 255)
+//   pal = chunk(b'PLTE', bytes([255,0,0, 0,255,0, 0,0,255])) + chunk(b'tRNS', bytes([255, 128]))
+//   p1 = png(4, 3, 8, 3, [bytes((x + y) % 3 for x in range(4)) for y in range(3)], pal)
+//   # grey 16-bit 3x2: value (x*20000 + y*7000), high byte kept
+//   p2 = png(3, 2, 16, 0, [b''.join(struct.pack('>H', x*20000 + y*7000) for x in range(3)) for y in range(2)])
+//   # grey + alpha 8-bit 2x2: grey 10*(x+2y), alpha 255-50*x
+//   p3 = png(2, 2, 8, 4, [b''.join(bytes([10*(x+2*y), 255-50*x]) for x in range(2)) for y in range(2)])
+//   for n, b in [('palette', p1), ('grey16', p2), ('greyAlpha', p3)]: print(n, base64.b64encode(b).decode())
 // PNG files written by Python (zlib + struct, not by this project), committed as base64. Each has a tEXt chunk,
 // its zlib stream split over two IDAT chunks, and row filters cycling 0, 1, 2, 3, 4 (row y uses y % 5).
 // Pixel (x, y) = [(x*37 + y*11) % 256, (x*y*5) % 256, ((x ^ y)*9) % 256, (255 - x*7) % 256][..<channels].
