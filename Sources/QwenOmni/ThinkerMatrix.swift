@@ -94,7 +94,7 @@ public final class ThinkerMatrix: @unchecked Sendable {
             var r0 = 0
             while r0 < rows {
                 let t = min(tileRows, rows - r0)
-                convertBF16ToFloat(bf16! + 2 * r0 * cols, scratch, count: t * cols)
+                Self.widen(bf16! + 2 * r0 * cols, into: scratch, count: t * cols, parallel: n <= 64)
                 blas.sgemm(transA: false, transB: true, m: n, n: t, k: cols, a: x, lda: cols, b: scratch, ldb: cols,
                            beta: accumulate ? 1 : 0, c: out + r0, ldc: ldOut)
                 r0 += t
@@ -107,6 +107,28 @@ public final class ThinkerMatrix: @unchecked Sendable {
                     let row = out + i * ldOut
                     for j in 0..<rows { row[j] += b[j] }
                 }
+            }
+        }
+    }
+}
+
+extension ThinkerMatrix {
+    /// bf16 -> Float32 for `count` values; with `parallel`, split over the BLAS thread count (decode steps, where
+    /// the widening costs as much as the product itself).
+    static func widen(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count: Int, parallel: Bool) {
+        let workers = BLASBackend.shared.threads
+        guard parallel, workers > 1, count >= 1 << 16 else {
+            convertBF16ToFloat(src, dst, count: count)
+            return
+        }
+        let per = (count + workers - 1) / workers
+        let (s, d) = (UInt(bitPattern: src), UInt(bitPattern: dst))  // plain integers cross the closure boundary
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let start = w * per
+            let m = min(per, count - start)
+            if m > 0 {
+                convertBF16ToFloat(UnsafeRawPointer(bitPattern: s)! + 2 * start,
+                                   UnsafeMutablePointer<Float>(bitPattern: d)! + start, count: m)
             }
         }
     }

@@ -38,6 +38,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
     )
 }

@@ -239,4 +239,56 @@ import Testing
         }
         #expect(throws: ThinkerError.self) { try model.embed([256]) }
     }
+
+    // MARK: - Kernels and memory plan
+
+    @Test func vectorExpIsWithinTwoUlpOfExpf() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            var v = SIMD16<Float>()
+            for l in 0..<16 { v[l] = x + Float(l) * 0.0037 }
+            let e = vectorExp(v)
+            for l in 0..<16 {
+                let ref = expf(v[l])
+                worst = max(worst, abs(e[l] - ref) / ref)
+            }
+            x += 0.173
+        }
+        #expect(worst < 2.5e-7)
+    }
+
+    @Test func bf16MatrixProductEqualsFloat32OfTheSameValues() {
+        var rng = SeededGenerator(seed: 9)
+        let (rows, cols) = (300, 320)  // > 65536 values: exercises the parallel widening of decode steps
+        let w = Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 })
+        let bf = ThinkerMatrix.bf16(rounding: w)
+        let f32 = ThinkerMatrix(rows: rows, cols: cols, float32: bf.toTensor().scalars)
+        #expect(bf.toTensor().scalars != w.scalars)  // really rounded
+        for n in [1, 3, 70] {
+            let x = (0..<n * cols).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+            var a = [Float](repeating: 0, count: n * rows), b = a
+            x.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { bf.apply(xp.baseAddress!, n: n, into: $0.baseAddress!, ldOut: rows) }
+                b.withUnsafeMutableBufferPointer { f32.apply(xp.baseAddress!, n: n, into: $0.baseAddress!, ldOut: rows) }
+            }
+            #expect(a == b)
+        }
+    }
+
+    @Test func memoryPlanCountsTheLoaderParameters() {
+        for c in [ThinkerTextConfig.qwen25Omni7B, .qwen25Omni3B] {
+            let fromLoader = ThinkerLoader.expectedParameters(c).reduce(0) { $0 + $1.1.reduce(1, *) }
+            #expect(ThinkerMemory.parameterCount(c) == fromLoader)
+        }
+        // 7B: about 7.6 billion parameters; bf16 weights + a 60 s full-clip KV cache fit in 24 GB, f32 weights do not.
+        let p7 = ThinkerMemory.parameterCount(.qwen25Omni7B)
+        #expect(p7 > 7_600_000_000 && p7 < 7_650_000_000)
+        let gb = 1_000_000_000
+        #expect(ThinkerMemory.weightBytes(.qwen25Omni7B, bytesPerParameter: 4) > 24 * gb)
+        #expect(ThinkerMemory.weightBytes(.qwen25Omni7B, bytesPerParameter: 2)
+                + ThinkerMemory.kvCacheBytes(.qwen25Omni7B, tokens: 16_650) < 20 * gb)
+        #expect(ThinkerMemory.weightBytes(.qwen25Omni3B, bytesPerParameter: 4) < 14 * gb)
+        #expect(ThinkerMemory.peakResidentBytes().map { $0 > 0 } ?? true)
+    }
 }

@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import OmniTensor
+import QwenOmni
+
+/// `omnisift bench prefill`: thinker prefill time per decoder layer for 3B- and 7B-shaped layers, on 20 s and 60 s
+/// clips at several retained ratios, against PyTorch's transformers decoder layer on the same shapes.
+struct BenchPrefillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prefill",
+        abstract: "Benchmark thinker prefill per layer (3B/7B shapes, 20/60 s clips, retained ratios) vs PyTorch.",
+        discussion: """
+            The layers have RANDOM weights (the real shapes: 7B hidden 3584, 28/4 heads, MLP 18944; 3B hidden 2048, \
+            16/2 heads, MLP 11008; head_dim 128, M-RoPE [16, 24, 24]); --layers layers are run (sharing one random \
+            layer's weights) and the time is divided by the layer count. A clip of S seconds has S x 252 video \
+            tokens (2 fps, 2 frames per grid, 252 tokens per grid) + 25 S audio tokens + 30 text tokens; a retained \
+            ratio F keeps the text and round(F x (audio + video)) tokens, at their original positions.
+
+            Reported per row: ms per layer (mean ± std), tokens/s of the layer, useful GFLOP/s (projections + causal \
+            attention) and its fraction of the sgemm rate measured in the same run, speedup over the 100 % row, \
+            KV-cache bytes for the whole model (all layers, f32), and the PyTorch CPU fp32 time of transformers' \
+            Qwen2_5OmniDecoderLayer (SDPA attention, same threads; tools/bench_prefill_torch.py) with the ratio \
+            PyTorch ms / Swift ms (> 1: Swift faster).
+            """
+    )
+
+    @Option(help: "Model shapes: comma-separated 3b, 7b.") var shapes = "3b,7b"
+    @Option(help: "Clip lengths in seconds, comma-separated.") var clips = "20,60"
+    @Option(help: "Retained ratios, comma-separated, in (0, 1].") var keep = "1,0.35,0.25"
+    @Option(help: "Decoder layers run per measurement.") var layers = 2
+    @Option(help: "Timed repetitions.") var repetitions = 1
+    @Option(help: "Untimed warm-up runs.") var warmup = 0
+    @Option(help: "Weight storage: float32 or bf16.") var storage = "float32"
+    @Option(help: "Python interpreter for the PyTorch comparison.") var python = "python3"
+    @Option(help: "Path of bench_prefill_torch.py.") var torchScript = "tools/bench_prefill_torch.py"
+    @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
+    @Flag(help: "Print a JSON report.") var json = false
+
+    struct Row: Codable {
+        var shape: String
+        var clipSeconds: Int
+        var retained: Double
+        var tokens: Int
+        var msPerLayer: Double
+        var msPerLayerStd: Double
+        var tokensPerSecond: Double
+        var gflops: Double
+        var fractionOfSgemmPeak: Double
+        var speedupOverFull: Double?
+        var kvCacheBytes: Int
+        var torchMsPerLayer: Double?
+        var torchOverSwift: Double?
+        var torchNote: String?
+    }
+
+    struct Report: Codable {
+        var note: String
+        var blas: String
+        var threads: Int
+        var sgemmGflops: Double
+        var layersRun: Int
+        var storage: String
+        var rows: [Row]
+    }
+
+    func parsedShapes() throws -> [(String, ThinkerTextConfig)] {
+        try shapes.split(separator: ",").map { raw in
+            switch raw.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "3b": return ("3B", ThinkerTextConfig.qwen25Omni3B)
+            case "7b": return ("7B", ThinkerTextConfig.qwen25Omni7B)
+            default: throw ValidationError("--shapes: '\(raw)' is not 3b or 7b")
+            }
+        }
+    }
+
+    func parsedList(_ s: String, name: String) throws -> [Double] {
+        try s.split(separator: ",").map {
+            guard let v = Double($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("\(name): '\($0)' is not a number")
+            }
+            return v
+        }
+    }
+
+    func validate() throws {
+        _ = try parsedShapes()
+        for c in try parsedList(clips, name: "--clips") where !(c >= 1 && c <= 600) {
+            throw ValidationError("--clips: \(c) s must be in 1...600")
+        }
+        for k in try parsedList(keep, name: "--keep") where !(k > 0 && k <= 1) {
+            throw ValidationError("--keep: \(k) must be in (0, 1]")
+        }
+        if layers < 1 || repetitions < 1 || warmup < 0 {
+            throw ValidationError("--layers and --repetitions must be >= 1, --warmup >= 0")
+        }
+        if storage != "float32" && storage != "bf16" { throw ValidationError("--storage must be float32 or bf16") }
+    }
+
+    /// Tokens of a clip of `seconds` at retained ratio `f`.
+    static func tokens(seconds: Int, retained f: Double) -> Int {
+        let av = seconds * 252 + seconds * 25
+        return 30 + Int((f * Double(av)).rounded())
+    }
+
+    /// Useful FLOPs of one layer over n tokens: projections and causal attention (QKᵀ and PV over j <= i).
+    static func flops(_ c: ThinkerTextConfig, tokens n: Int) -> Double {
+        let d = Double(c.hiddenSize), hd = Double(c.headDim)
+        let h = Double(c.numAttentionHeads), kv = Double(c.numKeyValueHeads), inter = Double(c.intermediateSize)
+        let proj = 2 * Double(n) * (d * h * hd * 2 + 2 * d * kv * hd + 3 * d * inter)
+        let attn = 2 * 2 * hd * h * Double(n) * Double(n + 1) / 2
+        return proj + attn
+    }
+
+    /// A model with `layers` references to one random layer of shape `c` (vocab 16: embeddings unused).
+    func makeModel(_ c: ThinkerTextConfig) throws -> ThinkerModel {
+        var rng = SeededGenerator(seed: 1)
+        func random(_ rows: Int, _ cols: Int) -> ThinkerMatrix {
+            var a = [Float](repeating: 0, count: rows * cols)
+            let scale = 1 / Float(cols).squareRoot()
+            a.withUnsafeMutableBufferPointer { p in
+                var i = 0
+                while i < p.count {
+                    let bits = rng.next()
+                    // Two uniform values in [-scale, scale) per 64 random bits.
+                    p[i] = (Float(UInt32(truncatingIfNeeded: bits) >> 8) / 8_388_608 - 1) * scale
+                    if i + 1 < p.count { p[i + 1] = (Float(UInt32(truncatingIfNeeded: bits >> 32) >> 8) / 8_388_608 - 1) * scale }
+                    i += 2
+                }
+            }
+            let t = Tensor(shape: [rows, cols], scalars: a)
+            return storage == "bf16" ? ThinkerMatrix.bf16(rounding: t) : ThinkerMatrix(rows: rows, cols: cols, float32: a)
+        }
+        let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
+        let layer = ThinkerLayerWeights(
+            qProj: random(q, d), qBias: [Float](repeating: 0.01, count: q), kProj: random(kv, d),
+            kBias: [Float](repeating: 0.01, count: kv), vProj: random(kv, d), vBias: [Float](repeating: 0.01, count: kv),
+            oProj: random(d, q), gateProj: random(c.intermediateSize, d), upProj: random(c.intermediateSize, d),
+            downProj: random(d, c.intermediateSize), inputNorm: [Float](repeating: 1, count: d),
+            postAttentionNorm: [Float](repeating: 1, count: d))
+        var cfg = c
+        cfg.numHiddenLayers = layers
+        cfg.vocabSize = 16
+        let embed = ThinkerMatrix(rows: 16, cols: d, float32: [Float](repeating: 0, count: 16 * d))
+        return try ThinkerModel(config: cfg, embedTokens: embed, layers: Array(repeating: layer, count: layers),
+                                norm: [Float](repeating: 1, count: d), lmHead: embed)
+    }
+
+    /// sgemm rate (GFLOP/s) on a projection-like product [1024, 2048] x [2048, 4096].
+    static func sgemmRate() -> Double {
+        let (m, k, n) = (1024, 2048, 4096)
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        BLASBackend.shared.sgemm(transA: false, transB: true, m: m, n: n, k: k, a: pa.baseAddress!,
+                                                 lda: k, b: pb.baseAddress!, ldb: k, c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(m * n * k) / best / 1e9
+    }
+
+    /// Runs the PyTorch child; returns (mean ms per layer, note).
+    func torchTime(_ c: ThinkerTextConfig, tokens: Int) -> (Double?, String?) {
+        guard FileManager.default.fileExists(atPath: torchScript) else {
+            return (nil, "\(torchScript) not found (run from the repository root or pass --torch-script)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [python, torchScript, "--hidden", "\(c.hiddenSize)", "--heads", "\(c.numAttentionHeads)",
+                       "--kv-heads", "\(c.numKeyValueHeads)", "--intermediate", "\(c.intermediateSize)",
+                       "--tokens", "\(tokens)", "--repetitions", "\(repetitions)", "--warmup", "\(warmup)",
+                       "--threads", "\(BLASBackend.shared.threads)"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { return (nil, "cannot start \(python): \(error)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let ms = obj["ms"] as? [Double], !ms.isEmpty else {
+            let tail = String(decoding: errData.suffix(300), as: UTF8.self)
+            return (nil, "PyTorch run failed (status \(p.terminationStatus)): \(tail)")
+        }
+        return (ms.reduce(0, +) / Double(ms.count), nil)
+    }
+
+    func run() throws {
+        let shapeList = try parsedShapes()
+        let clipList = try parsedList(clips, name: "--clips").map { Int($0) }
+        let keepList = try parsedList(keep, name: "--keep")
+        let peak = Self.sgemmRate()
+        let note = "RANDOM weights, \(layers) layer(s) per run sharing one random layer; times are per layer"
+        if !json {
+            print("bench prefill: \(note)")
+            print("BLAS: \(BLASBackend.shared.description); sgemm \(String(format: "%.1f", peak)) GFLOP/s; weights \(storage)")
+        }
+        var rows = [Row]()
+        for (name, c) in shapeList {
+            let model = try makeModel(c)
+            for clip in clipList {
+                var fullMs: Double?
+                for f in keepList {
+                    let n = Self.tokens(seconds: clip, retained: f)
+                    var rng = SeededGenerator(seed: 7)
+                    var e = [Float](repeating: 0, count: n * c.hiddenSize)
+                    for i in 0..<e.count { e[i] = Float(Int64(rng.next() >> 40) - (1 << 23)) / Float(1 << 23) }
+                    let emb = Tensor(shape: [n, c.hiddenSize], scalars: e)
+                    // Kept tokens at increasing original positions with gaps (positions themselves do not change cost).
+                    let stride = Int64(max(1, Int((1 / f).rounded())))
+                    let pos = (0..<Int64(n)).map { $0 * stride }
+                    let positions = PositionIds(t: pos, h: pos, w: pos)
+                    let stats = try measure(repetitions: repetitions, warmup: warmup) {
+                        var state = model.makeState(capacity: n)
+                        _ = try model.forward(embeddings: emb, positions: positions, state: &state)
+                    }
+                    let perLayer = stats.mean / Double(layers)
+                    if f == 1 { fullMs = perLayer }
+                    let gf = Self.flops(c, tokens: n) / (perLayer / 1000) / 1e9
+                    var row = Row(shape: name, clipSeconds: clip, retained: f, tokens: n, msPerLayer: perLayer,
+                                  msPerLayerStd: stats.std / Double(layers), tokensPerSecond: Double(n) / (perLayer / 1000),
+                                  gflops: gf, fractionOfSgemmPeak: gf / peak,
+                                  speedupOverFull: fullMs.map { $0 / perLayer },
+                                  kvCacheBytes: ThinkerMemory.kvCacheBytes(c, tokens: n))
+                    if !noTorch {
+                        let (tms, tnote) = torchTime(c, tokens: n)
+                        row.torchMsPerLayer = tms
+                        row.torchOverSwift = tms.map { $0 / perLayer }
+                        row.torchNote = tnote
+                    }
+                    rows.append(row)
+                    if !json {
+                        print(String(format: "  %@ %3d s %5.1f%%: %6d tokens, %.1f ms/layer%@", name, clip, 100 * f, n,
+                                     perLayer, row.torchMsPerLayer.map { String(format: ", PyTorch %.1f ms", $0) } ?? ""))
+                    }
+                }
+            }
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let report = Report(note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
+                                sgemmGflops: peak, layersRun: layers, storage: storage, rows: rows)
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            return
+        }
+        var t = TextTable(columns: ["shape", "clip", "kept", "tokens", "ms/layer", "tok/s", "GFLOP/s", "% sgemm",
+                                    "speedup", "KV cache", "PyTorch ms", "PyTorch/Swift"])
+        for r in rows {
+            t.addRow(r.shape, "\(r.clipSeconds) s", String(format: "%.0f%%", 100 * r.retained), "\(r.tokens)",
+                     BenchStats.format(r.msPerLayer, r.msPerLayerStd), String(format: "%.0f", r.tokensPerSecond),
+                     String(format: "%.1f", r.gflops), String(format: "%.0f%%", 100 * r.fractionOfSgemmPeak),
+                     r.speedupOverFull.map { String(format: "%.2fx", $0) } ?? "-", ThinkerCLI.bytes(r.kvCacheBytes),
+                     r.torchMsPerLayer.map { String(format: "%.1f", $0) } ?? "n/a",
+                     r.torchOverSwift.map { String(format: "%.2fx", $0) } ?? "-")
+        }
+        print(t.render())
+        for r in rows { if let n = r.torchNote { print("PyTorch (\(r.shape) \(r.clipSeconds) s): \(n)") } }
+    }
+}
