@@ -1,3 +1,4 @@
+import Dispatch
 import OmniTensor
 
 /// OmniSIFT (SPEC 3): STVP on every group's frames, then VGAS on every group's audio, guided by the group's kept
@@ -37,8 +38,26 @@ public struct OmniSIFTCompressor: TokenCompressor {
 
         // STVP.
         var clock = ContinuousClock.now
-        for (g, group) in input.groups.groups.enumerated() {
-            let pruning = STVP.prune(group: group, embeddings: input.embeddings, rhoVideo: budget.rhoVideo)
+        let groups = input.groups.groups
+        // Groups are independent and STVP is memory-bound: spread them over the BLAS thread count.
+        var prunings = [STVP.GroupPruning](repeating: STVP.GroupPruning(), count: groups.count)
+        let workers = min(max(1, BLASBackend.shared.threads), groups.count)
+        if workers > 1 {
+            prunings.withUnsafeMutableBufferPointer { out in
+                let base = UncheckedPointer(out.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    for g in stride(from: w, to: groups.count, by: workers) {
+                        (base.pointer + g).pointee = STVP.prune(group: groups[g], embeddings: input.embeddings,
+                                                        rhoVideo: budget.rhoVideo)
+                    }
+                }
+            }
+        } else {
+            for g in groups.indices {
+                prunings[g] = STVP.prune(group: groups[g], embeddings: input.embeddings, rhoVideo: budget.rhoVideo)
+            }
+        }
+        for (g, pruning) in prunings.enumerated() {
             for i in pruning.dropped { keep[i] = false }
             details[g].droppedVideo = pruning.dropped
             details[g].spatialScores = pruning.spatialScores
@@ -97,4 +116,10 @@ public struct OmniSIFTCompressor: TokenCompressor {
         return CompressionResult(method: name, input: input, budget: budget, keepMask: keep, groups: details,
                                  timings: timings)
     }
+}
+
+/// A pointer handed to worker threads that write disjoint elements.
+struct UncheckedPointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
