@@ -61,6 +61,30 @@ struct SelectorTests {
         for (x, y) in zip(batched[1], single) { #expect(abs(x - y) <= 1e-6) }
     }
 
+    @Test("sharded checkpoint folder: compressor keys found across shards, other model keys ignored")
+    func shardedFolder() throws {
+        let s = try VGASSelector.randomlyInitialized(inputSize: 16, hiddenSize: 8, numHeads: 2, seed: 4)
+        let dir = Self.tempPath("ckpt")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var shard1 = SafeTensorsWriter(), shard2 = SafeTensorsWriter()
+        var weightMap: [String: String] = [:]
+        for (i, name) in VGASSelector.parameterNames.enumerated() {
+            let key = "thinker.compressor." + name
+            if i % 2 == 0 { try shard1.add(key, s.parameters[name]!) } else { try shard2.add(key, s.parameters[name]!) }
+            weightMap[key] = i % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors"
+        }
+        try shard1.add("thinker.model.norm.weight", Tensor(shape: [4], repeating: 1))
+        weightMap["thinker.model.norm.weight"] = "model-00001-of-00002.safetensors"
+        try shard1.write(to: dir + "/model-00001-of-00002.safetensors")
+        try shard2.write(to: dir + "/model-00002-of-00002.safetensors")
+        let index = try JSONSerialization.data(withJSONObject: ["metadata": [String: String](), "weight_map": weightMap])
+        try index.write(to: URL(fileURLWithPath: dir + "/model.safetensors.index.json"))
+        let loaded = try VGASSelector.load(path: dir, numHeads: 2)
+        #expect(loaded.parameters == s.parameters)
+        #expect(loaded.inputSize == 16 && loaded.hiddenSize == 8)
+    }
+
     @Test("missing, unexpected and mis-shaped keys are all listed in one error")
     func loadErrorsList() throws {
         let s = try VGASSelector.randomlyInitialized(inputSize: 16, hiddenSize: 8, numHeads: 2, seed: 1)
