@@ -162,6 +162,12 @@ struct DTypesTests {
             floats[i] = Float(bitPattern: (UInt32.random(in: 0...1, using: &rng) << 31)
                 | (UInt32.random(in: 97...145, using: &rng) << 23) | UInt32.random(in: 0..<(1 << 23), using: &rng))
         }
+        // Edge cases at the front: bf16 and f16 ties, carries, overflow, subnormals, NaNs, infinities, zeros.
+        let edges: [UInt32] = [0x3F80_8000, 0x3F81_8000, 0x3FFF_FFFF, 0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F80_0001,
+                               0xFFC0_0000, 0x7F80_0000, 0x8000_0000, 0x0000_0001, 0x3300_0000, 0x3300_0001,
+                               0x3380_0000, 0x387F_E000, 0x477F_E000, 0x477F_F000, 0x4780_0000, 0x3F80_1000,
+                               0x3F80_3000]
+        for (i, e) in edges.enumerated() { floats[i] = Float(bitPattern: e) }
         var raw = [UInt8](repeating: 0, count: 2 * count + 1)
         floats.withUnsafeBufferPointer { src in
             raw.withUnsafeMutableBytes { bytes in

@@ -18,7 +18,8 @@ struct BenchGemmCommand: ParsableCommand {
             --compare-default-core re-runs the benchmark in a child process in which omnisift does not choose the \
             OpenBLAS core type (OMNISIFT_BLAS_NO_CORETYPE=1), so OpenBLAS's own CPU detection decides, and \
             prints both rates and their ratio. (The core type is fixed when the library loads, so the two \
-            cannot run in one process.)
+            cannot run in one process.) --compare-core NAME does the same with OPENBLAS_CORETYPE=NAME in the \
+            child, e.g. Prescott to see the kernel OpenBLAS falls back to on CPUs it does not recognise.
             """
     )
 
@@ -27,11 +28,20 @@ struct BenchGemmCommand: ParsableCommand {
     @Flag(help: "Only square 512 and 1024 (a quick smoke test).") var quick = false
     @Flag(help: "Also measure OpenBLAS's default core selection in a child process and print the speed-up.")
     var compareDefaultCore = false
+    @Option(help: ArgumentHelp("Also measure a given OpenBLAS core type (e.g. Prescott, Haswell) in a child process.",
+                               valueName: "core"))
+    var compareCore: String?
     @Flag(help: "Print a JSON report instead of a table.") var json = false
 
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        guard !(compareDefaultCore && compareCore != nil) else {
+            throw ValidationError("--compare-default-core and --compare-core are exclusive: pick one")
+        }
+        if let c = compareCore, c.isEmpty || !c.allSatisfy({ $0.isLetter || $0.isNumber }) {
+            throw ValidationError("--compare-core: '\(c)' is not an OpenBLAS core name (letters and digits, e.g. Prescott)")
+        }
     }
 
     // MARK: Shapes
@@ -83,6 +93,8 @@ struct BenchGemmCommand: ParsableCommand {
     }
 
     struct Comparison: Codable {
+        /// The core type forced in the child, or nil when OpenBLAS chose it.
+        var forcedCoreType: String?
         var backend: Backend
         var results: [ShapeResult]
         /// Our GFLOP/s over the child's, per shape (same order as `results`).
@@ -94,14 +106,14 @@ struct BenchGemmCommand: ParsableCommand {
         var repetitions: Int
         var warmup: Int
         var results: [ShapeResult]
-        var defaultCore: Comparison?
+        var comparison: Comparison?
     }
 
     // MARK: Run
 
     func run() throws {
         let shapes = Self.shapes(quick: quick)
-        var report = Report(backend: .current, repetitions: repetitions, warmup: warmup, results: [], defaultCore: nil)
+        var report = Report(backend: .current, repetitions: repetitions, warmup: warmup, results: [], comparison: nil)
         if !json { printBackend(report.backend) }
         for shape in shapes {
             let r = Self.measureShape(shape, repetitions: repetitions, warmup: warmup)
@@ -111,14 +123,21 @@ struct BenchGemmCommand: ParsableCommand {
                 fflush(nil)
             }
         }
-        if compareDefaultCore {
-            if !json { print("Re-running in a child process with OpenBLAS's default core selection…") }
+        if compareDefaultCore || compareCore != nil {
+            if !json {
+                print("Re-running in a child process with "
+                      + (compareCore.map { "OPENBLAS_CORETYPE=\($0)…" } ?? "OpenBLAS's default core selection…"))
+            }
             fflush(nil)
-            let child = try runDefaultCoreChild()
+            let child = try runChild(coreType: compareCore)
+            if let wanted = compareCore, child.backend.coreName.lowercased() != wanted.lowercased() {
+                throw BenchGemmError("--compare-core \(wanted): the child's OpenBLAS runs '\(child.backend.coreName)' "
+                                      + "kernels instead (unknown core name, or a library without dynamic cores)")
+            }
             let speedup = zip(report.results, child.results).map { ours, theirs in
                 theirs.gflopsMean > 0 ? ours.gflopsMean / theirs.gflopsMean : 0
             }
-            report.defaultCore = Comparison(backend: child.backend, results: child.results, speedup: speedup)
+            report.comparison = Comparison(forcedCoreType: compareCore, backend: child.backend, results: child.results, speedup: speedup)
         }
         if json {
             let encoder = JSONEncoder()
@@ -140,16 +159,17 @@ struct BenchGemmCommand: ParsableCommand {
 
     private func table(_ report: Report) -> TextTable {
         var columns: [TextTable.Column] = ["shape (m x k · k x n)", "GFLOP/s", "ms"]
-        if let d = report.defaultCore {
-            columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), default)"), "speed-up"]
+        if let d = report.comparison {
+            let how = compareCore == nil ? "default" : "forced"
+            columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), \(how))"), "speed-up"]
         }
         var t = TextTable(columns: columns)
         for (i, r) in report.results.enumerated() {
             var row = [r.shape.label, BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1), r.ms.formatted]
-            if let d = report.defaultCore, i < d.results.count {
+            if let d = report.comparison, i < d.results.count {
                 let c = d.results[i]
                 row += [BenchStats.format(c.gflopsMean, c.gflopsStd, decimals: 1), String(format: "%.2fx", d.speedup[i])]
-            } else if report.defaultCore != nil {
+            } else if report.comparison != nil {
                 row += ["n/a", "n/a"]
             }
             t.addRow(row)
@@ -180,8 +200,9 @@ struct BenchGemmCommand: ParsableCommand {
     }
 
     /// Runs this same benchmark (same shapes, repetitions, warm-up) in a child `omnisift` whose environment
-    /// disables our core-type choice, and decodes its JSON report.
-    private func runDefaultCoreChild() throws -> Report {
+    /// disables our core-type choice (so OpenBLAS detects the core itself), or sets `OPENBLAS_CORETYPE` to
+    /// `coreType`, and decodes its JSON report.
+    private func runChild(coreType: String?) throws -> Report {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executablePath())
         var args = ["bench", "gemm", "--json", "--repetitions", String(repetitions), "--warmup", String(warmup)]
@@ -189,8 +210,12 @@ struct BenchGemmCommand: ParsableCommand {
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
         // Our own process set OPENBLAS_CORETYPE before loading the library; the child must not inherit it.
-        if BLASBackend.shared.coreTypeChosenByUs { env.removeValue(forKey: "OPENBLAS_CORETYPE") }
-        env[BLASBackend.disableCoreTypeChoiceVariable] = "1"
+        if let coreType {
+            env["OPENBLAS_CORETYPE"] = coreType
+        } else {
+            if BLASBackend.shared.coreTypeChosenByUs { env.removeValue(forKey: "OPENBLAS_CORETYPE") }
+            env[BLASBackend.disableCoreTypeChoiceVariable] = "1"
+        }
         process.environment = env
         let out = Pipe()
         process.standardOutput = out
@@ -198,13 +223,13 @@ struct BenchGemmCommand: ParsableCommand {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ValidationError("the default-core child run (\(process.executableURL!.path) \(args.joined(separator: " "))) "
+            throw BenchGemmError("the comparison child run (\(process.executableURL!.path) \(args.joined(separator: " "))) "
                                   + "exited with status \(process.terminationStatus)")
         }
         do {
             return try JSONDecoder().decode(Report.self, from: data)
         } catch {
-            throw ValidationError("could not read the default-core child's JSON report: \(error)")
+            throw BenchGemmError("could not read the comparison child's JSON report: \(error)")
         }
     }
 
@@ -215,4 +240,10 @@ struct BenchGemmCommand: ParsableCommand {
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
     }
+}
+
+/// A failure while running `bench gemm` (not a usage mistake).
+struct BenchGemmError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
