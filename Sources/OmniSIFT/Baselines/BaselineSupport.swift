@@ -82,7 +82,12 @@ struct EmbeddingRows {
 
     func row(_ r: Int) -> [Double] {
         let d = width
-        return tensor.scalars.withUnsafeBufferPointer { p in (0..<d).map { Double(p[r * d + $0]) } }
+        return tensor.scalars.withUnsafeBufferPointer { p in
+            [Double](unsafeUninitializedCapacity: d) { buf, n in
+                for j in 0..<d { buf[j] = Double(p[r * d + j]) }
+                n = d
+            }
+        }
     }
 
     func dot(_ a: Int, _ b: Int) -> Double {
@@ -103,7 +108,12 @@ struct EmbeddingRows {
         guard !rows.isEmpty else { return m }
         let d = width
         tensor.scalars.withUnsafeBufferPointer { p in
-            for r in rows { for j in 0..<d { m[j] += Double(p[r * d + j]) } }
+            m.withUnsafeMutableBufferPointer { acc in
+                for r in rows {
+                    let o = r * d
+                    for j in 0..<d { acc[j] += Double(p[o + j]) }
+                }
+            }
         }
         let inv = 1.0 / Double(rows.count)
         return m.map { $0 * inv }
@@ -111,7 +121,20 @@ struct EmbeddingRows {
 
     /// cos(row a[i], row b[i]) with each norm clamped to 1e-8 (PyTorch's rule).
     func pairCosines(_ a: [Int], _ b: [Int]) -> [Double] {
-        zip(a, b).map { x, y in dot(x, y) / (max(norm(x), 1e-8) * max(norm(y), 1e-8)) }
+        let d = width
+        return tensor.scalars.withUnsafeBufferPointer { p in
+            zip(a, b).map { x, y in
+                var s = 0.0, nx = 0.0, ny = 0.0
+                let ox = x * d, oy = y * d
+                for j in 0..<d {
+                    let u = Double(p[ox + j]), v = Double(p[oy + j])
+                    s += u * v
+                    nx += u * u
+                    ny += v * v
+                }
+                return s / (max(nx.squareRoot(), 1e-8) * max(ny.squareRoot(), 1e-8))
+            }
+        }
     }
 
     /// cos(row r, v) for each r of `rows`.
@@ -119,14 +142,17 @@ struct EmbeddingRows {
         let nv = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-8)
         let d = width
         return tensor.scalars.withUnsafeBufferPointer { p in
-            rows.map { r in
-                var s = 0.0, n = 0.0
-                for j in 0..<d {
-                    let x = Double(p[r * d + j])
-                    s += x * v[j]
-                    n += x * x
+            v.withUnsafeBufferPointer { vb in
+                rows.map { r in
+                    var s = 0.0, n = 0.0
+                    let o = r * d
+                    for j in 0..<d {
+                        let x = Double(p[o + j])
+                        s += x * vb[j]
+                        n += x * x
+                    }
+                    return s / (max(n.squareRoot(), 1e-8) * nv)
                 }
-                return s / (max(n.squareRoot(), 1e-8) * nv)
             }
         }
     }

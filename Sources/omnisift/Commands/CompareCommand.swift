@@ -156,6 +156,8 @@ struct CompareReport: Codable {
         var retainedRatio: Double
         var ms: Double
         var msStd: Double
+        /// Stage times of the first run, in order ("groups" is the shared frame/group analysis).
+        var stages: [StageTiming]
 
         init(result r: CompressionResult, ms: Double, msStd: Double) {
             method = r.method
@@ -166,6 +168,7 @@ struct CompareReport: Codable {
             retainedRatio = r.retainedRatio
             self.ms = ms
             self.msStd = msStd
+            stages = r.timings
         }
     }
     var input: String
