@@ -194,7 +194,7 @@ struct BenchCompressCommand: ParsableCommand {
         }
         print("clip: \(chunks) chunks x (\(2 * frameTokens) video + \(audioTokens) audio), \(n) tokens, D = \(hiddenSize), f32; "
               + "rho_video \(rhoVideo), rho_audio \(rhoAudio) -> \(String(format: "%.1f", 100 * result.retainedRatio))% retained")
-        print("BLAS: \(report.blas); \(repetitions) runs after \(warmup) warm-up")
+        print("BLAS: \(report.blas); \(repetitions) runs after \(warmup) warm-up" + Self.loadNote())
         var table = TextTable(columns: ["stage", "swift ms", "pytorch ms", "speed-up"])
         let torchMap: [String: String] = ["groups": "groups", "stvp": "stvp", "vgas": "vgas", "gather": "gather"]
         for stage in order {
@@ -228,6 +228,15 @@ struct BenchCompressCommand: ParsableCommand {
         let linear = 2 * Double(n) * perLayerParams * layers
         let attention = layers * 2 * Double(n) * Double(n) * d  // QKᵀ and PV, causal half
         return linear + attention + 2 * d * vocab
+    }
+
+    /// "; load average 1.23 on 2 cores" from /proc/loadavg (Linux), so noisy timings can be recognised.
+    static func loadNote() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first else { return "" }
+        let note = "; load average \(first) on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        let load = Double(first) ?? 0
+        return load > Double(ProcessInfo.processInfo.activeProcessorCount) ? note + " (busy machine: timings are noisy)" : note
     }
 
     enum ProcessOutcome { case success(String), failure(String) }
