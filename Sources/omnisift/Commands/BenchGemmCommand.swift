@@ -11,8 +11,8 @@ struct BenchGemmCommand: ParsableCommand {
         discussion: """
             Shapes: square 512, 1024 and 2048 (C = A·B), and the 7B prefill shapes [2048 x 3584]·[3584 x 18944] \
             (MLP up/gate) and [2048 x 3584]·[3584 x 3584] (attention projection), run as x·Wᵀ with W stored \
-            [out, in] as the model does. GFLOP/s = 2·m·n·k / time, averaged per run. The first lines report the \
-            BLAS library, the kernel family (OpenBLAS core type) and the thread count (OMNISIFT_THREADS or \
+            [out, in] as the model does. GFLOP/s = 2·m·n·k / time, averaged per run; "best" is the fastest \
+            run. The first lines report the BLAS library, the kernel family (OpenBLAS core type) and the thread count (OMNISIFT_THREADS or \
             OPENBLAS_NUM_THREADS set it; default: all cores).
 
             --compare-default-core re-runs the benchmark in a child process in which omnisift does not choose the \
@@ -76,12 +76,15 @@ struct BenchGemmCommand: ParsableCommand {
         var config: String?
         var cpuModel: String
         var cpuFeatures: String
+        /// 1-minute load average when the run started (Linux), to judge whether other work shared the cores.
+        var loadAverage: Double?
 
         static var current: Backend {
             let b = BLASBackend.shared, cpu = CPUFeatures.current
             return Backend(description: b.description, name: b.name, coreName: b.coreName,
                            coreTypeChosenByUs: b.coreTypeChosenByUs, threads: b.threads, library: b.libraryPath,
-                           config: b.config, cpuModel: cpu.modelName, cpuFeatures: cpu.summary)
+                           config: b.config, cpuModel: cpu.modelName, cpuFeatures: cpu.summary,
+                           loadAverage: loadAverage1())
         }
     }
 
@@ -89,6 +92,8 @@ struct BenchGemmCommand: ParsableCommand {
         var shape: Shape
         var gflopsMean: Double
         var gflopsStd: Double
+        /// GFLOP/s of the fastest run (least disturbed by other load on the machine).
+        var gflopsBest: Double
         var ms: BenchStats
     }
 
@@ -152,20 +157,22 @@ struct BenchGemmCommand: ParsableCommand {
     private func printBackend(_ b: Backend) {
         print("BLAS: \(b.description)")
         print("Library: \(b.library ?? "none (built-in Swift kernel)")")
-        print("CPU: \(b.cpuModel) [\(b.cpuFeatures)]")
+        print("CPU: \(b.cpuModel) [\(b.cpuFeatures)], \(ProcessInfo.processInfo.activeProcessorCount) cores"
+              + (b.loadAverage.map { String(format: ", load average %.2f", $0) } ?? ""))
         print("Repetitions: \(repetitions) (+\(warmup) warm-up) per shape")
         fflush(nil)
     }
 
     private func table(_ report: Report) -> TextTable {
-        var columns: [TextTable.Column] = ["shape (m x k · k x n)", "GFLOP/s", "ms"]
+        var columns: [TextTable.Column] = ["shape (m x k · k x n)", "GFLOP/s", "best", "ms"]
         if let d = report.comparison {
             let how = compareCore == nil ? "default" : "forced"
             columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), \(how))"), "speed-up"]
         }
         var t = TextTable(columns: columns)
         for (i, r) in report.results.enumerated() {
-            var row = [r.shape.label, BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1), r.ms.formatted]
+            var row = [r.shape.label, BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1),
+                       String(format: "%.1f", r.gflopsBest), r.ms.formatted]
             if let d = report.comparison, i < d.results.count {
                 let c = d.results[i]
                 row += [BenchStats.format(c.gflopsMean, c.gflopsStd, decimals: 1), String(format: "%.2fx", d.speedup[i])]
@@ -196,7 +203,8 @@ struct BenchGemmCommand: ParsableCommand {
             }
         }
         let rate = stats.rate(work: s.flops)
-        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, ms: stats)
+        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
+        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
     }
 
     /// Runs this same benchmark (same shapes, repetitions, warm-up) in a child `omnisift` whose environment
@@ -246,4 +254,10 @@ struct BenchGemmCommand: ParsableCommand {
 struct BenchGemmError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The 1-minute load average from /proc/loadavg, when readable.
+private func loadAverage1() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+    return text.split(separator: " ").first.flatMap { Double($0) }
 }
