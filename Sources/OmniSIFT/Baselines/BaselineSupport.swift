@@ -216,6 +216,14 @@ extension CompressionResult {
     }
 }
 
+/// Sets `keep` for every token of `frames`: true exactly at the kept positions.
+func applyFrameKeep(_ kept: [[Int]], frames: [[Int]], to keep: inout [Bool]) {
+    for (f, frame) in frames.enumerated() {
+        for p in frame { keep[p] = false }
+        for p in kept[f] { keep[frame[p]] = true }
+    }
+}
+
 /// Milliseconds since `start`.
 func millisecondsSince(_ start: ContinuousClock.Instant) -> Double {
     let c = start.duration(to: .now).components

@@ -5,6 +5,8 @@ import OmniTensor
 public struct CompressorOptions: Sendable {
     /// OmniSIFT: path of the VGAS selector weights (safetensors); nil = STVP with `audioFallback`.
     public var selectorPath: String?
+    /// OmniSIFT: attention heads of the selector (nil = the file's metadata, else 8).
+    public var selectorHeads: Int?
     /// OmniSIFT without selector weights: the audio stand-in.
     public var audioFallback: AudioFallback = .videoSimilarity
     /// Random: the seed.
@@ -34,7 +36,7 @@ public enum CompressorRegistry {
         switch name.lowercased() {
         case "omnisift":
             if let path = options.selectorPath {
-                return OmniSIFTCompressor(selector: try VGASSelector.load(path: path))
+                return OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: options.selectorHeads))
             }
             return OmniSIFTCompressor(audioFallback: options.audioFallback)
         case "omnizip": return try OmniZipCompressor(g: options.omnizipG, anchorRatio: options.omnizipAnchorRatio)

@@ -64,11 +64,3 @@ public struct DyCokeCompressor: TokenCompressor {
         return kept
     }
 }
-
-/// Sets `keep` for every token of `frames`: true exactly at the kept positions.
-func applyFrameKeep(_ kept: [[Int]], frames: [[Int]], to keep: inout [Bool]) {
-    for (f, frame) in frames.enumerated() {
-        for p in frame { keep[p] = false }
-        for p in kept[f] { keep[frame[p]] = true }
-    }
-}

@@ -38,6 +38,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "OmniSIFT: VGAS selector weights (.safetensors file or checkpoint folder).")
     var selector: String?
 
+    @Option(help: "OmniSIFT: attention heads of the selector (default: the file's num_heads metadata, else 8).")
+    var selectorHeads: Int?
+
     @Option(help: "OmniSIFT without --selector: keep-all, uniform or video-similarity.")
     var audioFallback: String = AudioFallback.videoSimilarity.rawValue
 
@@ -69,6 +72,8 @@ struct CompareCommand: ParsableCommand {
         guard keep.isFinite, keep > 0, keep <= 1 else {
             throw ValidationError("--keep \(keep) is out of range: the retained ratio must be in (0, 1]")
         }
+        do { _ = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
+        if let h = selectorHeads, h < 1 { throw ValidationError("--selector-heads \(h) must be at least 1") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions \(repetitions) must be at least 1") }
         guard AudioFallback(rawValue: audioFallback) != nil else {
             throw ValidationError("--audio-fallback '\(audioFallback)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,6 +84,7 @@ struct CompareCommand: ParsableCommand {
     var options: CompressorOptions {
         var o = CompressorOptions()
         o.selectorPath = selector
+        o.selectorHeads = selectorHeads
         o.audioFallback = AudioFallback(rawValue: audioFallback) ?? .videoSimilarity
         o.seed = seed
         o.omnizipG = omnizipG
@@ -90,18 +96,17 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let names: [String]
-        do { names = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
+        let names = try CompressorRegistry.parseList(methods)
         var file = try PrefillFile.read(path: input)
         if file.keepMask != nil {
-            throw ValidationError("\(input) already holds a keep_mask (it is a compressed file); compare on the original prefill file")
+            throw OmniSIFTError("\(input) already holds a keep_mask (it is a compressed file); compare on the original prefill file")
         }
         guard let embeddings = file.embeddings else {
-            throw ValidationError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
+            throw OmniSIFTError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
         }
         if file.positionIds == nil {
             do { file = try file.withComputedPositions() } catch {
-                throw ValidationError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
+                throw OmniSIFTError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
             }
         }
         let compressionInput = try CompressionInput(
