@@ -207,9 +207,13 @@ public final class ThinkerModel: @unchecked Sendable {
         let base = state.cache.length
         state.cache.reserve(base + n)
         var x = embeddings
+        // Equal chunks of at most chunkRows rows; one workspace for all layers (no per-layer page faults).
+        let chunk = (n + (n + chunkRows - 1) / chunkRows - 1) / ((n + chunkRows - 1) / chunkRows)
+        let ws = Workspace(config: config, chunk: chunk, queryBlock: min(chunk, queryBlock), keyBlock: keyBlock)
         for l in 0..<layers.count {
             x.withUnsafeMutableBufferPointer { xp in
-                runLayer(l, x: xp.baseAddress!, n: n, base: base, positions: positions, cache: &state.cache)
+                runLayer(l, x: xp.baseAddress!, n: n, chunk: chunk, base: base, positions: positions,
+                         cache: &state.cache, ws: ws)
             }
         }
         state.cache.advance(by: n)
@@ -300,23 +304,15 @@ public final class ThinkerModel: @unchecked Sendable {
 
     // MARK: - One layer
 
-    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, base: Int, positions: PositionIds,
-                          cache: inout KVCache) {
+    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, chunk: Int, base: Int,
+                          positions: PositionIds, cache: inout KVCache, ws: Workspace) {
         let w = layers[li]
         let d = config.hiddenSize
         let hd = config.headDim
         let qDim = config.numAttentionHeads * hd
         let kvDim = config.numKeyValueHeads * hd
         let inter = config.intermediateSize
-        let chunk = min(chunkRows, n)
-        let h = UnsafeMutablePointer<Float>.allocate(capacity: chunk * d)
-        let q = UnsafeMutablePointer<Float>.allocate(capacity: chunk * qDim)
-        let k = UnsafeMutablePointer<Float>.allocate(capacity: chunk * kvDim)
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: chunk * kvDim)
-        let attn = UnsafeMutablePointer<Float>.allocate(capacity: chunk * qDim)
-        let gate = UnsafeMutablePointer<Float>.allocate(capacity: chunk * inter)
-        let up = UnsafeMutablePointer<Float>.allocate(capacity: chunk * inter)
-        defer { [h, q, k, v, attn, gate, up].forEach { $0.deallocate() } }
+        let (h, q, k, v, attn, gate, up) = (ws.h, ws.q, ws.k, ws.v, ws.attn, ws.gate, ws.up)
         let eps = config.rmsNormEps
         var r0 = 0
         while r0 < n {
@@ -331,7 +327,7 @@ public final class ThinkerModel: @unchecked Sendable {
             w.vProj.apply(h, n: m, into: v, ldOut: kvDim, bias: w.vBias)
             applyRoPE(q: q, k: k, rows: m, positions: positions, offset: r0)
             cache.write(layer: li, at: base + r0, n: m, k: k, v: v)
-            attention(q: q, rows: m, firstIndex: base + r0, layer: li, cache: cache, out: attn)
+            attention(q: q, rows: m, firstIndex: base + r0, layer: li, cache: cache, out: attn, ws: ws)
             w.oProj.apply(attn, n: m, into: xc, ldOut: d, accumulate: true)
             // MLP block.
             w.postAttentionNorm.withUnsafeBufferPointer { nw in
@@ -339,7 +335,9 @@ public final class ThinkerModel: @unchecked Sendable {
             }
             w.gateProj.apply(h, n: m, into: gate, ldOut: inter)
             w.upProj.apply(h, n: m, into: up, ldOut: inter)
-            siluMultiply(gate, up, count: m * inter)
+            parallelRanges(m, minChunk: 8) { rows in
+                siluMultiply(gate + rows.lowerBound * inter, up + rows.lowerBound * inter, count: rows.count * inter)
+            }
             w.downProj.apply(gate, n: m, into: xc, ldOut: d, accumulate: true)
             r0 += m
         }
@@ -380,21 +378,15 @@ public final class ThinkerModel: @unchecked Sendable {
     /// Causal grouped-query attention for `rows` queries whose sequence indices are `firstIndex ..< firstIndex +
     /// rows`; query i attends to cached tokens `0 ... firstIndex + i`. Blocked with an online softmax.
     private func attention(q: UnsafePointer<Float>, rows: Int, firstIndex: Int, layer: Int, cache: KVCache,
-                           out: UnsafeMutablePointer<Float>) {
+                           out: UnsafeMutablePointer<Float>, ws: Workspace) {
         let hd = config.headDim
         let heads = config.numAttentionHeads
         let kvHeads = config.numKeyValueHeads
         let group = heads / kvHeads
         let qStride = heads * hd
-        let bq = min(rows, queryBlock)
-        let bk = keyBlock
-        let mRows = group * bq
-        let qb = UnsafeMutablePointer<Float>.allocate(capacity: mRows * hd)
-        let s = UnsafeMutablePointer<Float>.allocate(capacity: mRows * bk)
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: mRows * hd)
-        let mx = UnsafeMutablePointer<Float>.allocate(capacity: mRows)
-        let sum = UnsafeMutablePointer<Float>.allocate(capacity: mRows)
-        defer { [qb, s, acc, mx, sum].forEach { $0.deallocate() } }
+        let bq = min(rows, ws.queryBlock)
+        let bk = ws.keyBlock
+        let (qb, s, acc, mx, sum) = (ws.qb, ws.scores, ws.acc, ws.rowMax, ws.rowSum)
         let scale = 1 / Float(hd).squareRoot()
         let cap = cache.capacity
         let blas = BLASBackend.shared
@@ -423,25 +415,12 @@ public final class ThinkerModel: @unchecked Sendable {
                             let nk = min(bk, keyEnd - kb)
                             blas.sgemm(transA: false, transB: true, m: m, n: nk, k: hd, alpha: scale, a: qb, lda: hd,
                                        b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
-                            for r in 0..<m {
-                                let qi = firstIndex + i0 + r % nq
-                                let valid = min(nk, qi - kb + 1)  // causal: keys kb ... qi
-                                let row = s + r * nk
-                                if valid <= 0 {
-                                    row.update(repeating: 0, count: nk)
-                                    continue
-                                }
-                                var bmax = -Float.infinity
-                                for c in 0..<valid where row[c] > bmax { bmax = row[c] }
-                                let newMax = max(mx[r], bmax)
-                                let correction = mx[r] == -Float.infinity ? 0 : expf(mx[r] - newMax)
-                                let rowSum = expShiftInPlace(row, count: valid, shift: newMax)
-                                if valid < nk { (row + valid).update(repeating: 0, count: nk - valid) }
-                                sum[r] = sum[r] * correction + rowSum
-                                mx[r] = newMax
-                                if correction != 1 {
-                                    let a = acc + r * hd
-                                    for c in 0..<hd { a[c] *= correction }
+                            let firstQuery = firstIndex + i0
+                            parallelRanges(m, minChunk: 64) { rows in
+                                for r in rows {
+                                    let qi = firstQuery + r % nq
+                                    onlineSoftmaxRow(s + r * nk, count: nk, valid: min(nk, qi - kb + 1),
+                                                     max: mx + r, sum: sum + r, acc: acc + r * hd, accCount: hd)
                                 }
                             }
                             blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
@@ -468,6 +447,90 @@ public final class ThinkerModel: @unchecked Sendable {
 
 // MARK: - Kernels
 
+/// Scratch buffers of one forward pass, sized for a chunk of rows and one attention block; reused by every layer.
+final class Workspace {
+    let h, q, k, v, attn, gate, up: UnsafeMutablePointer<Float>
+    let qb, scores, acc, rowMax, rowSum: UnsafeMutablePointer<Float>
+    let queryBlock, keyBlock: Int
+
+    init(config c: ThinkerTextConfig, chunk: Int, queryBlock: Int, keyBlock: Int) {
+        let qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: max(n, 1)) }
+        h = buffer(chunk * c.hiddenSize)
+        q = buffer(chunk * qDim)
+        k = buffer(chunk * kvDim)
+        v = buffer(chunk * kvDim)
+        attn = buffer(chunk * qDim)
+        gate = buffer(chunk * c.intermediateSize)
+        up = buffer(chunk * c.intermediateSize)
+        let mRows = c.groupSize * queryBlock
+        qb = buffer(mRows * c.headDim)
+        scores = buffer(mRows * keyBlock)
+        acc = buffer(mRows * c.headDim)
+        rowMax = buffer(mRows)
+        rowSum = buffer(mRows)
+        self.queryBlock = queryBlock
+        self.keyBlock = keyBlock
+    }
+
+    deinit { [h, q, k, v, attn, gate, up, qb, scores, acc, rowMax, rowSum].forEach { $0.deallocate() } }
+}
+
+/// One row of a blocked online softmax. `row` holds `count` scaled scores of which the first `valid` are allowed
+/// (causal prefix; <= 0: none). Turns them into exp(score - new max) (zeros after `valid`), and updates the running
+/// max, the running sum and the accumulated output row (rescaled by exp(old max - new max)).
+@inline(__always)
+func onlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, valid: Int, max mx: UnsafeMutablePointer<Float>,
+                      sum: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>, accCount: Int) {
+    if valid <= 0 {
+        row.update(repeating: 0, count: count)
+        return
+    }
+    var vmax = SIMD16<Float>(repeating: -.infinity)
+    var c = 0
+    let raw = UnsafeRawPointer(row)
+    while c + 16 <= valid {
+        vmax = pointwiseMax(vmax, raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self))
+        c += 16
+    }
+    var bmax = vmax.max()
+    while c < valid { bmax = Swift.max(bmax, row[c]); c += 1 }
+    let newMax = Swift.max(mx.pointee, bmax)
+    let correction = mx.pointee == -.infinity ? 0 : expf(mx.pointee - newMax)
+    let rowSum = expShiftInPlace(row, count: valid, shift: newMax)
+    if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
+    sum.pointee = sum.pointee * correction + rowSum
+    mx.pointee = newMax
+    if correction != 1 {
+        for j in 0..<accCount { acc[j] *= correction }
+    }
+}
+
+/// Runs `body` over `0..<count` split into contiguous ranges, one per BLAS thread, in parallel (plain Swift work
+/// between BLAS calls would otherwise run on one core). Ranges shorter than `minChunk` are not split.
+func parallelRanges(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
+    let workers = min(BLASBackend.shared.threads, max(1, count / max(minChunk, 1)))
+    if workers <= 1 {
+        body(0..<count)
+        return
+    }
+    let per = (count + workers - 1) / workers
+    withoutActuallyEscaping(body) { body in
+        let box = UnsafeSendableBox(body)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let start = w * per
+            let end = min(count, start + per)
+            if start < end { box.value(start..<end) }
+        }
+    }
+}
+
+/// Carries a non-Sendable value into `concurrentPerform`, whose workers touch disjoint data.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
 /// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
 func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
                  out: UnsafeMutablePointer<Float>) {
@@ -489,68 +552,50 @@ func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafeP
     }
 }
 
-/// `gate[i] = silu(gate[i]) · up[i]`.
+/// `gate[i] = silu(gate[i]) · up[i]`. A plain loop over `fastExp` that the compiler vectorises.
 func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    var i = 0
-    let g = UnsafeMutableRawPointer(gate), u = UnsafeRawPointer(up)
-    while i + 16 <= count {
-        let x = g.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        let y = u.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        // exp(-x) saturates at e^88.3 for very negative x, where silu(x) is 0 to Float precision anyway.
-        let r = x / (1 + vectorExp(-x)) * y
-        g.storeBytes(of: r, toByteOffset: 4 * i, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < count {
+    for i in 0..<count {
         let x = gate[i]
-        gate[i] = x / (1 + expf(-x)) * up[i]
-        i += 1
+        gate[i] = x / (1 + fastExp(-x)) * up[i]
     }
 }
 
-/// `row[c] = exp(row[c] - shift)` for `c < count`, returning the sum. Vectorised exp (Cephes-style polynomial,
-/// about 1 ulp over the softmax range).
+/// `row[c] = exp(row[c] - shift)` for `c < count`, returning the sum.
 func expShiftInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    for c in 0..<count { row[c] = fastExp(row[c] - shift) }
     var total = SIMD16<Float>()
     var c = 0
-    let raw = UnsafeMutableRawPointer(row)
+    let raw = UnsafeRawPointer(row)
     while c + 16 <= count {
-        let v = raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self) - SIMD16(repeating: shift)
-        let e = vectorExp(v)
-        raw.storeBytes(of: e, toByteOffset: 4 * c, as: SIMD16<Float>.self)
-        total += e
+        total += raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self)
         c += 16
     }
     var s = total.sum()
-    while c < count {
-        let e = expf(row[c] - shift)
-        row[c] = e
-        s += e
-        c += 1
-    }
+    while c < count { s += row[c]; c += 1 }
     return s
 }
 
-/// exp(x) for 16 lanes: range reduction x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r, scale by 2^n.
-/// About 1 ulp on [-87.3, 88.3]; inputs are clamped to that range (so x < -87.3 gives ~1.2e-38 rather than 0, which
-/// is immaterial for softmax and SiLU). Only min/max, multiply-add and integer bit operations: no masks, which the
-/// compiler lowers badly for SIMD16 on a baseline x86-64 target.
+/// exp(x): range reduction x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (Cephes coefficients), scaled
+/// by 2^n through the exponent bits. About 1 ulp on [-87.3, 88.3]; inputs are clamped to that range (x < -87.3 gives
+/// ~1.2e-38 rather than 0, immaterial for softmax and SiLU). Branch-free scalar code: loops calling it vectorise
+/// (generic SIMD16 min/max/masks do not, on a baseline x86-64 target).
 @inline(__always)
-func vectorExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let xc = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87.3)), SIMD16(repeating: 88.3))
-    let magic = SIMD16<Float>(repeating: 12_582_912)
+func fastExp(_ x: Float) -> Float {
+    var xc = x < -87.3 ? -87.3 : x
+    xc = xc > 88.3 ? 88.3 : xc
+    // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick; the integer sits in the low mantissa bits.
+    let magic: Float = 12_582_912
     let shifted = xc * 1.442_695_040_888_963_4 + magic
     let n = shifted - magic
-    let nInt = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+    let ni = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
     var r = xc - n * 0.693_359_375
     r = r + n * 2.121_944_400_546_905_8e-4
-    var p = SIMD16<Float>(repeating: 1.987_569_150_0e-4)
+    var p: Float = 1.987_569_150_0e-4
     p = p * r + 1.398_199_950_7e-3
     p = p * r + 8.333_451_907_3e-3
     p = p * r + 4.166_579_589_4e-2
     p = p * r + 1.666_666_545_9e-1
     p = p * r + 5.000_000_120_1e-1
     let er = p * r * r + r + 1
-    let bits = (nInt &+ 127) &<< 23
-    return er * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    return er * Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
 }
