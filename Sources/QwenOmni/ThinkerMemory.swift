@@ -1,6 +1,18 @@
 import Foundation
 
 /// Memory figures for running the thinker: the process's peak resident set and planning estimates.
+///
+/// Memory plan for a 24 GB machine (thinker text decoder only; the encoders are not run here):
+///
+/// | model | parameters | f32 weights | bf16 weights | KV cache, 60 s clip (16,650 tok) full / 25 % |
+/// |---|---|---|---|---|
+/// | 7B | 7,615,616,512 | 30.5 GB: does not fit | 15.2 GB: fits | 1.91 GB / 0.48 GB |
+/// | 3B | 3,397,103,616 | 13.6 GB: fits | 6.8 GB | 1.23 GB / 0.31 GB |
+///
+/// Prefill activations add about 0.5 GB (7B, 60 s clip: hidden states 2 x 239 MB + a 1024-row chunk workspace of
+/// ~200 MB). `ThinkerWeightStorage.auto` picks f32 when the f32 weights take at most 60 % of physical memory
+/// (3B on 24 GB), else bf16: the bf16 tensors stay in the memory-mapped checkpoint (clean, file-backed pages)
+/// and are widened per 4 MB tile right before each GEMM.
 public enum ThinkerMemory {
     /// Peak resident set size of this process in bytes (`VmHWM` of `/proc/self/status` on Linux; the
     /// `ru_maxrss` of `getrusage` elsewhere), or nil when unavailable.
