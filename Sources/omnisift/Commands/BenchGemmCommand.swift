@@ -217,11 +217,11 @@ struct BenchGemmCommand: ParsableCommand {
         if quick { args.append("--quick") }
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
-        // Our own process set OPENBLAS_CORETYPE before loading the library; the child must not inherit it.
         if let coreType {
             env["OPENBLAS_CORETYPE"] = coreType
         } else {
-            if BLASBackend.shared.coreTypeChosenByUs { env.removeValue(forKey: "OPENBLAS_CORETYPE") }
+            // Ours (set before loading the library) or the user's: either way the child must detect on its own.
+            env.removeValue(forKey: "OPENBLAS_CORETYPE")
             env[BLASBackend.disableCoreTypeChoiceVariable] = "1"
         }
         process.environment = env
