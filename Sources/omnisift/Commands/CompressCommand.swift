@@ -49,6 +49,12 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Target retained ratio of audio + video tokens, in (0, 1]; plans --rho-video.")
     var keep: Double?
 
+    @Option(help: "Compression method: omnisift, omnizip, dycoke, random, vidcom2, dtd, uniform or none.")
+    var method: String = "omnisift"
+
+    @Option(help: "Random: seed.")
+    var seed: UInt64 = 0
+
     @Option(help: "Audio selection without a selector: keep-all, uniform or video-similarity.")
     var audioFallback: String?
 
@@ -68,7 +74,10 @@ struct CompressCommand: ParsableCommand {
         if let f = audioFallback, AudioFallback(rawValue: f) == nil {
             throw ValidationError("--audio-fallback '\(f)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if selector == nil && audioFallback == nil {
+        guard CompressorRegistry.names.contains(method.lowercased()) else {
+            throw ValidationError("--method '\(method)' is not one of: \(CompressorRegistry.names.joined(separator: ", "))")
+        }
+        if method.lowercased() == "omnisift" && selector == nil && audioFallback == nil {
             throw ValidationError("""
                 VGAS (OmniSIFT's audio selection) needs the trained selector weights: pass --selector PATH \
                 (a .safetensors file or a checkpoint folder with thinker.compressor.* weights). To run STVP \
@@ -98,11 +107,21 @@ struct CompressCommand: ParsableCommand {
                 throw ValidationError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
             }
         }
-        let compressor: OmniSIFTCompressor
-        if let path = selector {
-            compressor = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads))
+        let compressor: any TokenCompressor
+        var keepsAudio = true
+        if method.lowercased() == "omnisift" {
+            let omni: OmniSIFTCompressor
+            if let path = selector {
+                omni = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads))
+            } else {
+                omni = OmniSIFTCompressor(audioFallback: AudioFallback(rawValue: audioFallback!)!)
+            }
+            if case .fallback(.keepAll) = omni.audioSelection { keepsAudio = false }
+            compressor = omni
         } else {
-            compressor = OmniSIFTCompressor(audioFallback: AudioFallback(rawValue: audioFallback!)!)
+            var options = CompressorOptions()
+            options.seed = seed
+            compressor = try CompressorRegistry.make(method, options: options)
         }
 
         let clock = ContinuousClock.now
@@ -111,13 +130,17 @@ struct CompressCommand: ParsableCommand {
             audioSaliency: file.audioSaliency)
         var plan: RatioPlanner.Plan?
         let budget: CompressionBudget
-        if let keep {
-            let keepsAudio: Bool = { if case .fallback(.keepAll) = compressor.audioSelection { return false }; return true }()
+        if let keep, method.lowercased() != "omnisift" {
+            budget = try CompressorRegistry.budget(for: method, input: compressionInput, keep: keep, rhoAudio: rhoAudio)
+        } else if let keep {
             plan = try RatioPlanner.plan(groups: compressionInput.groups, targetRetained: keep, rhoAudio: rhoAudio,
                                          audioDropped: keepsAudio)
             budget = plan!.budget
         } else {
             budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
+        }
+        if method.lowercased() == "omnizip" && OmniZipCompressor.usesFallbackSaliency(compressionInput) {
+            FileHandle.standardError.write(Data("note: \(input) has no audio_saliency; OmniZip used its fallback saliency (mean cosine similarity to the other audio tokens)\n".utf8))
         }
         let result = try compressor.compress(compressionInput, budget: budget)
         let elapsed = clock.duration(to: .now).components
@@ -149,7 +172,7 @@ struct CompressCommand: ParsableCommand {
         }
         meta["compress_ms"] = String(format: "%.3f", compressMs)
         if let selector { meta["selector"] = selector }
-        if let plan { meta["target_keep"] = "\(plan.targetRetained)" }
+        if let keep { meta["target_keep"] = "\(keep)" }
         out.metadata = meta
         try out.write(to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!)
 
