@@ -11,6 +11,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             BenchCommand.self,
             CompareCommand.self,
             CompressCommand.self,
+            DemoCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
             InspectCommand.self,

@@ -157,3 +157,39 @@ struct DemoSceneTests {
         }
     }
 }
+
+/// The random-weight decoder the demo times.
+struct DemoDecoderTests {
+    @Test("the demo decoder has heads of 64 and rejects widths that are not multiples of 64")
+    func config() throws {
+        let c = try DemoDecoder.config(hidden: 256, layers: 2)
+        #expect(c.numAttentionHeads == 4 && c.numKeyValueHeads == 2 && c.headDim == 64)
+        #expect(c.intermediateSize == 1024 && c.numHiddenLayers == 2)
+        #expect(throws: OmniSIFTError.self) { try DemoDecoder.config(hidden: 100, layers: 2) }
+        #expect(throws: OmniSIFTError.self) { try DemoDecoder.config(hidden: 128, layers: 0) }
+    }
+
+    @Test("a seeded random decoder prefills a compressed scene deterministically, keeping the full length for decoding")
+    func prefillsScene() throws {
+        let scene = try SyntheticScene.build(SyntheticSceneConfig(seconds: 2, hiddenSize: 64, seed: 1))
+        let file = scene.file
+        let input = try CompressionInput(inputIds: file.inputIds, positionIds: file.positionIds!,
+                                         embeddings: file.embeddings!)
+        let r = try OmniSIFTCompressor(audioFallback: .uniform)
+            .compress(input, budget: try CompressionBudget(rhoVideo: 0.7, rhoAudio: 0.3))
+        let m1 = try DemoDecoder.randomModel(hidden: 64, layers: 1, seed: 5)
+        let m2 = try DemoDecoder.randomModel(hidden: 64, layers: 1, seed: 5)
+        let a = try m1.prefill(embeddings: r.embeddings, positions: r.positionIds, ropeDelta: file.ropeDeltas![0],
+                               uncompressedLength: file.count)
+        let b = try m2.prefill(embeddings: r.embeddings, positions: r.positionIds, ropeDelta: file.ropeDeltas![0],
+                               uncompressedLength: file.count)
+        #expect(a.hidden.shape == [r.inputIds.count, 64])
+        #expect(a.hidden == b.hidden)
+        #expect(a.hidden.scalars.allSatisfy { $0.isFinite })
+        #expect(a.state.cache.length == r.inputIds.count)
+        #expect(a.state.cachePosition == file.count)
+        let other = try DemoDecoder.randomModel(hidden: 64, layers: 1, seed: 6)
+        let c = try other.prefill(embeddings: r.embeddings, positions: r.positionIds, ropeDelta: 0)
+        #expect(c.hidden != a.hidden)
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniSIFT
+import OmniSIFTViz
 import OmniTensor
 import QwenOmni
 
@@ -14,7 +15,7 @@ struct CompareCommand: ParsableCommand {
             OmniSIFT plans its ratios with its own per-group rules; the baselines get per-modality counts from the \
             same reference audio balance (or --rho-audio). The table shows the kept video and audio tokens, the \
             retained ratio reached and the compression time in ms (mean ± std over --repetitions; the mask and the \
-            gathered rows, file I/O excluded).
+            gathered rows, file I/O excluded). --chart FILE.png or FILE.svg also draws both per method.
 
             Methods: omnisift, omnizip, dycoke, random, vidcom2, dtd, uniform, none (--methods a,b,... or all). \
             OmniSIFT needs the VGAS selector (--selector); without it, it runs STVP with --audio-fallback \
@@ -68,6 +69,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print a JSON report instead of the table.")
     var json = false
 
+    @Option(help: "Also draw retained ratio and time per method to this chart file (.png or .svg).")
+    var chart: String?
+
     func validate() throws {
         guard keep.isFinite, keep > 0, keep <= 1 else {
             throw ValidationError("--keep \(keep) is out of range: the retained ratio must be in (0, 1]")
@@ -75,6 +79,9 @@ struct CompareCommand: ParsableCommand {
         do { _ = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
         if let h = selectorHeads, h < 1 { throw ValidationError("--selector-heads \(h) must be at least 1") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions \(repetitions) must be at least 1") }
+        if let chart, !["png", "svg"].contains((chart as NSString).pathExtension.lowercased()) {
+            throw ValidationError("--chart \(chart): give a file name ending in .png or .svg")
+        }
         guard AudioFallback(rawValue: audioFallback) != nil else {
             throw ValidationError("--audio-fallback '\(audioFallback)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -146,6 +153,13 @@ struct CompareCommand: ParsableCommand {
             print(String(decoding: try enc.encode(report), as: UTF8.self))
         } else {
             print(report.table())
+        }
+        if let chart {
+            let title = "\((input as NSString).lastPathComponent): target keep " + String(format: "%.0f%%", 100 * keep)
+            try ComparisonChart(title: title, rows: report.methods.map {
+                MethodMeasurement(method: $0.method, retainedRatio: $0.retainedRatio, milliseconds: $0.ms)
+            }).write(to: chart)
+            if !json { print("wrote \(chart)") }
         }
     }
 }
