@@ -23,7 +23,7 @@ struct DemoCommand: ParsableCommand {
             speedup over the full prefill, and the structure signal: the share of the moving object's patches and \
             of the background each method kept (and of the audio during events vs silence).
 
-            --out DIR also writes DIR/scene.safetensors and the OmniSIFT outputs (omnisift-35.safetensors, \
+            Times are the fastest of --repetitions runs (default 2). --out DIR also writes DIR/scene.safetensors and the OmniSIFT outputs (omnisift-35.safetensors, \
             omnisift-25.safetensors, with audio_scores) for omnisift render. Progress goes to stderr on a terminal; \
             --quiet and --json keep it silent.
             """
@@ -40,6 +40,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Decoder layers (1-8).")
     var layers: Int = 4
+
+    @Option(help: "Timed runs of each compression and prefill; the fastest is reported (1-10).")
+    var repetitions: Int = 2
 
     @Option(help: "Folder to write the scene and the OmniSIFT-compressed files into (created if missing).")
     var out: String?
@@ -58,6 +61,7 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("--dim \(dim) must be a multiple of 64 between 64 and 4096 (decoder heads of 64)")
         }
         guard (1...8).contains(layers) else { throw ValidationError("--layers \(layers) must be between 1 and 8") }
+        guard (1...10).contains(repetitions) else { throw ValidationError("--repetitions \(repetitions) must be between 1 and 10") }
     }
 
     func run() throws {
@@ -98,31 +102,43 @@ struct DemoCommand: ParsableCommand {
             try file.write(to: (out as NSString).appendingPathComponent("scene.safetensors"))
         }
 
-        let runs = 1 + methods.count * Self.keeps.count
+        let runs = 2 + methods.count * Self.keeps.count
         progress.begin("compress + prefill", total: runs, unit: "runs")
         // Warm-up (thread pool, page faults), untimed.
         let warm = min(256, file.count)
         _ = try model.prefill(embeddings: file.embeddings!.gatherRows(Array(0..<warm)),
                               positions: PositionIds(sequential: warm), ropeDelta: 0)
         let ropeDelta = file.ropeDeltas?.first ?? 0
-        let full = try model.prefill(embeddings: file.embeddings!, positions: file.positionIds!, ropeDelta: ropeDelta)
-        let fullMs = full.state.timings.prefillSeconds * 1000
+        /// Fastest of `repetitions` prefills, in ms (the shared machine's noise only ever adds time).
+        func prefillMs(_ e: Tensor, _ p: PositionIds) throws -> Double {
+            var best = Double.infinity
+            for _ in 0..<repetitions {
+                let r = try model.prefill(embeddings: e, positions: p, ropeDelta: ropeDelta, uncompressedLength: file.count)
+                best = min(best, r.state.timings.prefillSeconds * 1000)
+            }
+            return best
+        }
+        let fullBefore = try prefillMs(file.embeddings!, file.positionIds!)
         progress.advance()
 
-        var rows: [DemoReport.Row] = []
+        var measured: [(result: CompressionResult, keep: Double, compressMs: Double, prefillMs: Double,
+                        shares: SceneKeepShares)] = []
         var written: [String] = []
         for keep in Self.keeps {
             for (planner, compressor) in methods {
                 let budget = try CompressorRegistry.budget(for: planner, input: input, keep: keep, options: options)
-                t = ContinuousClock.now
-                let result = try compressor.compress(input, budget: budget)
-                let compressMs = ms(since: t)
-                let prefill = try model.prefill(embeddings: result.embeddings, positions: result.positionIds,
-                                                ropeDelta: ropeDelta, uncompressedLength: file.count)
-                let prefillMs = prefill.state.timings.prefillSeconds * 1000
+                var first: CompressionResult?
+                var compressMs = Double.infinity
+                for _ in 0..<repetitions {
+                    t = ContinuousClock.now
+                    let r = try compressor.compress(input, budget: budget)
+                    compressMs = min(compressMs, ms(since: t))
+                    if first == nil { first = r }
+                }
+                let result = first!
+                let prefillMs = try prefillMs(result.embeddings, result.positionIds)
                 let shares = try scene.keptShares(keepMask: result.keepMask)
-                rows.append(DemoReport.Row(result: result, targetKeep: keep, compressMs: compressMs,
-                                           prefillMs: prefillMs, fullPrefillMs: fullMs, shares: shares))
+                measured.append((result, keep, compressMs, prefillMs, shares))
                 if let out, let omni = compressor as? OmniSIFTCompressor, case .selector = omni.audioSelection {
                     let path = (out as NSString).appendingPathComponent("omnisift-\(Int((keep * 100).rounded())).safetensors")
                     var f = PrefillExtras.compressedFile(original: file, result: result)
@@ -140,7 +156,15 @@ struct DemoCommand: ParsableCommand {
                 progress.advance()
             }
         }
+        // The full prefill once more at the end: a burst of load on the shared machine during only one of the
+        // two measurements does not inflate every speedup.
+        let fullMs = min(fullBefore, try prefillMs(file.embeddings!, file.positionIds!))
+        progress.advance()
         progress.end()
+        let rows = measured.map {
+            DemoReport.Row(result: $0.result, targetKeep: $0.keep, compressMs: $0.compressMs, prefillMs: $0.prefillMs,
+                           fullPrefillMs: fullMs, shares: $0.shares)
+        }
 
         let c = model.config
         let counts = input.groups.counts
@@ -155,10 +179,10 @@ struct DemoCommand: ParsableCommand {
             notes: [
                 "the scene is SYNTHETIC: made-up embeddings with a planted structure, not real audio or video",
                 "omnisift: the VGAS selector is UNTRAINED (seeded random init, seed \(seed)): it shows the mechanics and the cost, not accuracy; omnisift-stvp+video-similarity uses the parameter-free audio stand-in instead",
-                "the decoder has RANDOM weights: prefill times show the cost of each sequence length, its outputs mean nothing",
+                "the decoder has RANDOM weights: prefill times show the cost of each sequence length, its outputs mean nothing; in this small decoder attention (quadratic in length) is a larger share of the cost than in the 7B model, whose linear layers dominate at these lengths, so speedups run higher here than a 7B would see (omnisift bench prefill times 7B-shaped layers)",
             ] + (OmniZipCompressor.usesFallbackSaliency(input)
                  ? ["omnizip: the scene has no audio_saliency (no audio encoder); it used its fallback saliency"] : [])
-              + ["times are single runs (after one untimed warm-up prefill) on a shared machine; compare them only within a run"],
+              + ["times: fastest of \(repetitions) run(s) each (the full prefill: \(repetitions) at the start and \(repetitions) at the end), after one untimed warm-up prefill; the machine may be shared, compare times only within a run"],
             written: written, wallMs: ms(since: wall))
         if json {
             let enc = JSONEncoder()
