@@ -136,7 +136,7 @@ public struct SyntheticScene: Sendable {
     /// Per temporal frame, the object's box.
     public let objectBoxes: [SceneObjectBox]
     /// Sound events as [start, end) in seconds.
-    public let events: [ClosedRange<Double>]
+    public let events: [Range<Double>]
     /// Per token, its position annotation (`RopeIndex`).
     public let annotations: [TokenAnnotation]
 
@@ -192,12 +192,12 @@ public struct SyntheticScene: Sendable {
         let silence = vector()
 
         // Sound events: one second each, starting about every four seconds (seeded jitter of 0, 0.5 or 1 s).
-        var events: [ClosedRange<Double>] = []
+        var events: [Range<Double>] = []
         var k = 0
         while true {
             let start = 4 * Double(k) + 1 + 0.5 * Double(rng.next() % 3)
             if start + 1 > Double(config.seconds) { break }
-            events.append(start...(start + 1))
+            events.append(start..<(start + 1))
             k += 1
         }
         func inEvent(_ a: Double, _ b: Double) -> Bool { events.contains { $0.lowerBound < b && a < $0.upperBound } }
@@ -284,7 +284,7 @@ public struct SyntheticScene: Sendable {
     }
 
     private init(config: SyntheticSceneConfig, file: PrefillFile, layout: PromptLayout, roles: [SceneRole],
-                 objectBoxes: [SceneObjectBox], events: [ClosedRange<Double>], annotations: [TokenAnnotation]) {
+                 objectBoxes: [SceneObjectBox], events: [Range<Double>], annotations: [TokenAnnotation]) {
         self.config = config
         self.file = file
         self.layout = layout
