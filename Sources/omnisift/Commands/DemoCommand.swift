@@ -39,7 +39,7 @@ struct DemoCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(help: "Decoder layers (1-8).")
-    var layers: Int = 4
+    var layers: Int = 2
 
     @Option(help: "Timed runs of each compression and prefill; the fastest is reported (1-10).")
     var repetitions: Int = 2
