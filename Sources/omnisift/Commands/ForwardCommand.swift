@@ -110,7 +110,7 @@ enum ThinkerCLI {
             return Loaded(model: model, config: config,
                           seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         } catch let e as ThinkerLoadError {
-            throw ValidationError(e.description)
+            throw ThinkerError(e.description)
         }
     }
 
@@ -125,25 +125,25 @@ enum ThinkerCLI {
     /// Embeddings, positions and rope delta of a prefill file, with clear errors for what is missing.
     static func prompt(from file: PrefillFile, path: String, model: ThinkerModel, config: ThinkerConfig) throws -> Prompt {
         let n = file.inputIds.count
-        if n == 0 { throw ValidationError("\(path): input_ids is empty") }
+        if n == 0 { throw ThinkerError("\(path): input_ids is empty") }
         let embeddings: Tensor
         if let e = file.embeddings {
             if e.cols != model.config.hiddenSize {
-                throw ValidationError("\(path): inputs_embeds is [\(e.rows), \(e.cols)] but the model's hidden size is \(model.config.hiddenSize)")
+                throw ThinkerError("\(path): inputs_embeds is [\(e.rows), \(e.cols)] but the model's hidden size is \(model.config.hiddenSize)")
             }
             embeddings = e
         } else {
             do {
                 embeddings = try model.embed(file.inputIds.map { Int($0) })
             } catch {
-                throw ValidationError("\(path): no inputs_embeds, and input_ids cannot be looked up: \(error)")
+                throw ThinkerError("\(path): no inputs_embeds, and input_ids cannot be looked up: \(error)")
             }
         }
         var positions = file.positionIds
         var delta = file.ropeDeltas?.first
         if positions == nil {
             if file.keepMask != nil {
-                throw ValidationError("\(path): a compressed file (keep_mask present) must carry its position_ids")
+                throw ThinkerError("\(path): a compressed file (keep_mask present) must carry its position_ids")
             }
             let r = try file.ropeIndex(config: config)
             positions = r.positionIds
@@ -153,7 +153,7 @@ enum ThinkerCLI {
         // Without rope_deltas, derive it from the positions (only exact for an uncompressed prompt).
         if delta == nil {
             if file.keepMask != nil {
-                throw ValidationError("\(path): a compressed file must carry rope_deltas (it cannot be recomputed)")
+                throw ThinkerError("\(path): a compressed file must carry rope_deltas (it cannot be recomputed)")
             }
             delta = positions!.maximum + 1 - Int64(n)
         }

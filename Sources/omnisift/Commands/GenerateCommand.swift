@@ -109,7 +109,7 @@ struct GenerateCommand: ParsableCommand {
         // ---- Compression (--method M --keep F) -------------------------------------------------------------
         if let method {
             if file.keepMask != nil {
-                throw ValidationError("\(input) is already compressed (keep_mask present); --method needs the original prefill file")
+                throw ThinkerError("\(input) is already compressed (keep_mask present); --method needs the original prefill file")
             }
             var options = CompressorOptions()
             options.selectorPath = selector
