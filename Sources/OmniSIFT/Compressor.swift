@@ -143,6 +143,8 @@ public struct CompressionResult: Sendable {
     public let before: ModalityCounts
     public let after: ModalityCounts
     public let groups: [GroupDetail]
+    /// Sequence indices of every audio token of the ORIGINAL sequence, ascending.
+    public let sequenceAudioIndices: [Int]
     /// Stages in order; the last one is "gather" (applying the mask).
     public let timings: [StageTiming]
 
@@ -169,6 +171,7 @@ public struct CompressionResult: Sendable {
         before = input.groups.counts
         after = ModalityCounts(inputIds: input.inputIds, mask: keepMask)
         self.groups = groups
+        sequenceAudioIndices = input.groups.audioIndices
         self.timings = timings + [StageTiming(stage: "gather", milliseconds: start.duration(to: .now).milliseconds)]
     }
 

@@ -41,6 +41,9 @@ public struct PrefillFile: Sendable {
     public var labels: [Int64]?
     /// 1 kept / 0 dropped over the original sequence (written by compression).
     public var keepMask: [UInt8]?
+    /// Written by compression with a scoring audio selector (OmniSIFT's VGAS): one score per audio token of the
+    /// ORIGINAL sequence, in order, NaN where no score was computed. Read by `omnisift render`.
+    public var audioScores: [Float]?
     public var useAudioInVideo: Bool
     /// The other `__metadata__` strings (everything but `use_audio_in_video`).
     public var metadata: [String: String]
@@ -57,6 +60,7 @@ public struct PrefillFile: Sendable {
         self.audioSaliency = nil
         self.labels = nil
         self.keepMask = nil
+        self.audioScores = nil
         self.useAudioInVideo = false
         self.metadata = [:]
     }
@@ -87,6 +91,7 @@ public struct PrefillFile: Sendable {
         public static let audioSaliency = "audio_saliency"
         public static let labels = "labels"
         public static let keepMask = "keep_mask"
+        public static let audioScores = "audio_scores"
         public static let useAudioInVideo = "use_audio_in_video"
     }
 
@@ -180,6 +185,11 @@ public struct PrefillFile: Sendable {
             _ = try squeezed(Key.labels, rank: 1)
             p.labels = try f.int64s(Key.labels)
         }
+        if f.contains(Key.audioScores) {
+            try requireFloat(Key.audioScores)
+            _ = try squeezed(Key.audioScores, rank: 1)
+            p.audioScores = try f.float32s(Key.audioScores)
+        }
         if let e = f.entry(Key.keepMask) {
             guard e.dtype == .u8 || e.dtype == .bool else {
                 throw fail("'keep_mask' has dtype \(e.dtype.rawValue); expected U8 (or BOOL)")
@@ -255,6 +265,12 @@ public struct PrefillFile: Sendable {
                         + "of input_ids (a mask over the original sequence) or \(n) entries")
             }
         }
+        if let s = audioScores, keepMask == nil {
+            let na = inputIds.reduce(0) { $0 + ($1 == QwenOmniTokens.audio ? 1 : 0) }
+            if s.count != na {
+                throw fail("audio_scores has \(s.count) values but input_ids has \(na) audio tokens")
+            }
+        }
         if let s = audioSaliency, keepMask == nil {
             let na = inputIds.reduce(0) { $0 + ($1 == QwenOmniTokens.audio ? 1 : 0) }
             if s.count != na {
@@ -293,6 +309,7 @@ public struct PrefillFile: Sendable {
         if let s = audioSaliency { try w.add(Key.audioSaliency, float32s: s, shape: [s.count]) }
         if let l = labels { try w.add(Key.labels, int64s: l, shape: [l.count]) }
         if let m = keepMask { try w.add(Key.keepMask, uint8s: m, shape: [m.count]) }
+        if let s = audioScores { try w.add(Key.audioScores, float32s: s, shape: [s.count]) }
         try w.write(to: path)
     }
 

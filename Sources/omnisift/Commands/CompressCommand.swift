@@ -147,19 +147,14 @@ struct CompressCommand: ParsableCommand {
         let elapsed = clock.duration(to: .now).components
         let compressMs = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
 
-        var out = PrefillExtras.compressedFile(original: file, result: result)
+        var out = result.prefillFile(original: file)
         out.metadata["compress_ms"] = String(format: "%.3f", compressMs)
         if let selector { out.metadata["selector"] = selector }
         if let keep { out.metadata["target_keep"] = "\(keep)" }
-        // Per-audio-token selector scores over the ORIGINAL sequence, for `omnisift render`.
-        var extras: [(name: String, values: [Float])] = []
-        if let omni = compressor as? OmniSIFTCompressor,
-           let scores = PrefillExtras.audioScores(result, input: compressionInput) {
-            extras.append((PrefillExtras.audioScoresKey, scores))
-            out.metadata["audio_scores_source"] = PrefillExtras.scoreSource(omni)
+        if let omni = compressor as? OmniSIFTCompressor, out.audioScores != nil {
+            out.metadata["audio_scores_source"] = omni.audioScoreSource
         }
-        try PrefillExtras.write(out, to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!,
-                                extraFloat32s: extras)
+        try out.write(to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!)
 
         let report = CompressReport(result: result, compressMs: compressMs, plan: plan, input: input, output: output)
         if json {
@@ -229,100 +224,5 @@ struct CompressReport: Codable {
                      s.render(),
                      "wrote \(output)"]
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Compressed prefill files (SPEC 6) and the extra per-token tensors `omnisift render` reads but the format does
-/// not name (`audio_scores`). Shared by `compress` and `demo`.
-enum PrefillExtras {
-    /// Tensor name of the per-audio-token selector scores: F32 [audio tokens of the ORIGINAL sequence], NaN where
-    /// no score was computed (audio outside every group, groups without kept video or with one audio token).
-    static let audioScoresKey = "audio_scores"
-
-    /// The compressed file of `original` for `result`: kept rows of ids, embeddings, positions, labels and
-    /// saliency, keep_mask over the original sequence, the original rope delta, grids and lengths, and metadata
-    /// method, rho_video, rho_audio, retained_ratio and the per-modality counts before and after.
-    static func compressedFile(original file: PrefillFile, result: CompressionResult) -> PrefillFile {
-        var out = PrefillFile(inputIds: result.inputIds)
-        out.embeddings = result.embeddings
-        out.positionIds = result.positionIds
-        out.ropeDeltas = file.ropeDeltas
-        out.videoGrids = file.videoGrids
-        out.imageGrids = file.imageGrids
-        out.audioFeatureLengths = file.audioFeatureLengths
-        out.videoSecondsPerGrid = file.videoSecondsPerGrid
-        out.audioSaliency = result.audioSaliency
-        out.labels = result.labels
-        out.keepMask = result.keepMask.map { $0 ? 1 : 0 }
-        out.useAudioInVideo = file.useAudioInVideo
-        var meta = file.metadata
-        meta["method"] = result.method
-        meta["rho_video"] = "\(result.budget.rhoVideo)"
-        meta["rho_audio"] = "\(result.budget.rhoAudio)"
-        meta["retained_ratio"] = String(format: "%.6f", result.retainedRatio)
-        meta["tokens_before"] = "\(result.before.total)"
-        meta["tokens_after"] = "\(result.after.total)"
-        for (name, b, a) in [("video", result.before.video, result.after.video), ("audio", result.before.audio, result.after.audio),
-                             ("image", result.before.image, result.after.image), ("text", result.before.text, result.after.text)] {
-            meta["\(name)_before"] = "\(b)"
-            meta["\(name)_after"] = "\(a)"
-        }
-        out.metadata = meta
-        return out
-    }
-
-    /// The score of every audio token of the ORIGINAL sequence (in sequence order) from the result's per-group
-    /// details, NaN where its group got none; nil when no group was scored.
-    static func audioScores(_ result: CompressionResult, input: CompressionInput) -> [Float]? {
-        let audio = input.groups.audioIndices
-        var ordinal = [Int: Int](minimumCapacity: audio.count)
-        for (k, i) in audio.enumerated() { ordinal[i] = k }
-        var scores = [Float](repeating: .nan, count: audio.count)
-        var any = false
-        for g in result.groups {
-            guard let s = g.audioScores, s.count == g.audioIndices.count else { continue }
-            for (i, v) in zip(g.audioIndices, s) {
-                if let k = ordinal[i] { scores[k] = v; any = true }
-            }
-        }
-        return any ? scores : nil
-    }
-
-    /// Where OmniSIFT's audio scores came from: "vgas" or "audio-fallback:NAME".
-    static func scoreSource(_ c: OmniSIFTCompressor) -> String {
-        switch c.audioSelection {
-        case .selector: return "vgas"
-        case .fallback(let f): return "audio-fallback:\(f.rawValue)"
-        }
-    }
-
-    /// Writes `file` like `PrefillFile.write` plus `extraFloat32s` as 1-D F32 tensors: the file is written to a
-    /// temporary path, read back, and rewritten with the extras (then the temporary file is removed).
-    static func write(_ file: PrefillFile, to path: String, embeddingDType: SafeTensorsDType = .f32,
-                      extraFloat32s: [(name: String, values: [Float])]) throws {
-        if extraFloat32s.isEmpty {
-            try file.write(to: path, embeddingDType: embeddingDType)
-            return
-        }
-        let tmp = path + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
-        try file.write(to: tmp, embeddingDType: embeddingDType)
-        var writer: SafeTensorsWriter
-        do {
-            let st = try SafeTensorsFile(path: tmp)
-            writer = SafeTensorsWriter(metadata: st.metadata)
-            for e in st.entries {
-                switch e.dtype {
-                case .f32, .f16, .bf16: try writer.add(e.name, try st.floatTensor(e.name), dtype: e.dtype)
-                case .i64: try writer.add(e.name, int64s: try st.int64s(e.name), shape: e.shape)
-                case .i32: try writer.add(e.name, int32s: try st.int64s(e.name).map { Int32(truncatingIfNeeded: $0) }, shape: e.shape)
-                case .u8, .bool: try writer.add(e.name, uint8s: try st.uint8s(e.name), shape: e.shape, dtype: e.dtype)
-                }
-            }
-        }
-        for (name, values) in extraFloat32s {
-            try writer.add(name, float32s: values, shape: [values.count])
-        }
-        try writer.write(to: path)
     }
 }

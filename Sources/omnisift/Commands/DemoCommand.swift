@@ -141,16 +141,12 @@ struct DemoCommand: ParsableCommand {
                 measured.append((result, keep, compressMs, prefillMs, shares))
                 if let out, let omni = compressor as? OmniSIFTCompressor, case .selector = omni.audioSelection {
                     let path = (out as NSString).appendingPathComponent("omnisift-\(Int((keep * 100).rounded())).safetensors")
-                    var f = PrefillExtras.compressedFile(original: file, result: result)
+                    var f = result.prefillFile(original: file)
                     f.metadata["compress_ms"] = String(format: "%.3f", compressMs)
                     f.metadata["target_keep"] = "\(keep)"
                     f.metadata["selector"] = "UNTRAINED random init (seed \(seed))"
-                    var extras: [(name: String, values: [Float])] = []
-                    if let s = PrefillExtras.audioScores(result, input: input) {
-                        extras.append((PrefillExtras.audioScoresKey, s))
-                        f.metadata["audio_scores_source"] = PrefillExtras.scoreSource(omni)
-                    }
-                    try PrefillExtras.write(f, to: path, extraFloat32s: extras)
+                    if f.audioScores != nil { f.metadata["audio_scores_source"] = omni.audioScoreSource }
+                    try f.write(to: path)
                     written.append(path)
                 }
                 progress.advance()

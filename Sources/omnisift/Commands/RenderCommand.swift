@@ -51,7 +51,7 @@ struct RenderCommand: ParsableCommand {
     var quiet = false
 
     /// Names under which a mask file may carry per-audio-token scores, first found wins.
-    static let scoreTensorNames = ["audio_scores", "selector_scores"]
+    static let scoreTensorNames = [PrefillFile.Key.audioScores, "selector_scores"]
     /// Optional per-video-token values (e.g. STVP scores) in the mask file: kept tokens are coloured by value.
     static let videoScoreTensorName = "video_scores"
 
