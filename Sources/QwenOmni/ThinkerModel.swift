@@ -486,14 +486,24 @@ func onlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, valid: Int
         row.update(repeating: 0, count: count)
         return
     }
-    var vmax = SIMD16<Float>(repeating: -.infinity)
+    // The running max only has to be close to the true max (every exp uses the same shift), so the vector part uses
+    // max(a, b) ~ (a + b + |a - b|) / 2 with |x| from the sign bit: plain arithmetic that compiles to vector code,
+    // where SIMD pointwiseMax and masks become per-lane loops on a baseline x86-64 target.
     var c = 0
-    let raw = UnsafeRawPointer(row)
-    while c + 16 <= valid {
-        vmax = pointwiseMax(vmax, raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self))
-        c += 16
+    var bmax = -Float.infinity
+    if valid >= 16 {
+        let raw = UnsafeRawPointer(row)
+        var vmax = raw.loadUnaligned(as: SIMD16<Float>.self)
+        c = 16
+        let signMask = SIMD16<UInt32>(repeating: 0x7FFF_FFFF)
+        while c + 16 <= valid {
+            let x = raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self)
+            let d = unsafeBitCast(unsafeBitCast(vmax - x, to: SIMD16<UInt32>.self) & signMask, to: SIMD16<Float>.self)
+            vmax = (vmax + x + d) * 0.5
+            c += 16
+        }
+        for l in 0..<16 { bmax = Swift.max(bmax, vmax[l]) }
     }
-    var bmax = vmax.max()
     while c < valid { bmax = Swift.max(bmax, row[c]); c += 1 }
     let newMax = Swift.max(mx.pointee, bmax)
     let correction = mx.pointee == -.infinity ? 0 : expf(mx.pointee - newMax)
