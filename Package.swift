@@ -41,6 +41,8 @@ let package = Package(
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz"]),
+        // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
+        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "SafeTensors", "OmniSIFTViz"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,155 @@
+import Foundation
+import OmniSIFT
+import OmniSIFTViz
+import QwenOmni
+import SafeTensors
+import Testing
+
+/// End to end through the real binary: arguments in, files and reports out, errors with non-zero status.
+@Suite(.serialized)
+struct CLITests {
+    /// A small synthetic scene (4 s, D = 32) written as a prefill file into `dir`.
+    static func writeScene(in dir: URL, seconds: Int = 4) throws -> (path: String, scene: SyntheticScene) {
+        let scene = try SyntheticScene.build(SyntheticSceneConfig(seconds: seconds, hiddenSize: 32, seed: 2))
+        let path = dir.appendingPathComponent("scene.safetensors").path
+        try scene.file.write(to: path)
+        return (path, scene)
+    }
+
+    @Test("--version names the BLAS library, its kernels and threads")
+    func version() throws {
+        let out = try CLI.run(["--version"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("omnisift "))
+        #expect(out.stdout.contains("BLAS: "))
+        #expect(out.stdout.contains("kernels"))
+    }
+
+    @Test("layout --json counts tokens of a 4 s 16:9 clip with audio and writes a prefill file that positions --check accepts")
+    func layoutThenPositions() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("layout.safetensors").path
+        let out = try CLI.run(["layout", "--video-grid", "4,24,42", "--audio-seconds", "4", "--text-before", "5",
+                               "--json", "-o", path])
+        #expect(out.status == 0, "\(out.stderr)")
+        let obj = try CLI.json(out)
+        let tokens = try #require(obj["tokens"] as? [String: Int])
+        #expect(tokens["video"] == 4 * 252)
+        #expect(tokens["audio"] == 100)
+        let file = try PrefillFile.read(path: path)
+        #expect(file.inputIds.count == obj["total_tokens"] as? Int)
+        #expect(file.inputIds.filter { $0 == QwenOmniTokens.video }.count == 1008)
+
+        let pos = dir.appendingPathComponent("pos.safetensors").path
+        let p = try CLI.run(["positions", path, "-o", pos])
+        #expect(p.status == 0, "\(p.stderr)")
+        let check = try CLI.run(["positions", pos, "-o", dir.appendingPathComponent("pos2.safetensors").path, "--check"])
+        #expect(check.status == 0, "\(check.stderr)")
+        let withPositions = try PrefillFile.read(path: pos)
+        let rope = try file.ropeIndex()
+        #expect(withPositions.positionIds == rope.positionIds)
+        #expect(withPositions.ropeDeltas == [rope.ropeDelta])
+    }
+
+    @Test("layout rejects a grid that is not divisible by the merge size, naming the numbers")
+    func layoutBadGrid() throws {
+        let out = try CLI.run(["layout", "--video-grid", "4,25,42"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("25"))
+    }
+
+    @Test("compress --keep 0.3 with the uniform audio stand-in reaches 30 % and writes the kept rows and the mask")
+    func compressWithFallback() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, scene) = try Self.writeScene(in: dir)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "--keep", "0.3", "--audio-fallback", "uniform", "--json", "-o", output])
+        #expect(out.status == 0, "\(out.stderr)")
+        let report = try CLI.json(out)
+        let retained = try #require(report["retainedRatio"] as? Double)
+        #expect(abs(retained - 0.3) <= 0.01)
+        let compressed = try PrefillFile.read(path: output)
+        let mask = try #require(compressed.keepMask)
+        #expect(mask.count == scene.file.inputIds.count)
+        #expect(compressed.inputIds == zip(scene.file.inputIds, mask).compactMap { $1 == 1 ? $0 : nil })
+        #expect(compressed.embeddings?.rows == compressed.inputIds.count)
+        #expect(compressed.ropeDeltas == scene.file.ropeDeltas)
+        #expect(compressed.metadata["method"] == "omnisift-stvp+uniform")
+        #expect(Double(compressed.metadata["compress_ms"] ?? "") != nil)
+    }
+
+    @Test("compress without a selector or a stand-in stops and names --audio-fallback; bad ratios are refused")
+    func compressRefusesSilentFallback() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, _) = try Self.writeScene(in: dir)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "-o", output])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("--audio-fallback"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let bad = try CLI.run(["compress", input, "--rho-video", "1.2", "--audio-fallback", "keep-all", "-o", output])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("1.2"))
+    }
+
+    @Test("compress with a selector file runs VGAS and writes its audio_scores; render draws the mask as a PNG")
+    func compressWithSelectorThenRender() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, scene) = try Self.writeScene(in: dir)
+        let selectorPath = dir.appendingPathComponent("selector.safetensors").path
+        try VGASSelector.randomlyInitialized(inputSize: 32, hiddenSize: 16, numHeads: 2, seed: 4).save(to: selectorPath)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "--selector", selectorPath, "-o", output])
+        #expect(out.status == 0, "\(out.stderr)")
+        let compressed = try PrefillFile.read(path: output)
+        let scores = try #require(compressed.audioScores)
+        #expect(scores.count == scene.file.inputIds.filter { $0 == QwenOmniTokens.audio }.count)
+        #expect(scores.contains { !$0.isNaN })
+        #expect(compressed.metadata["audio_scores_source"] == "vgas")
+
+        let png = dir.appendingPathComponent("mask.png").path
+        let r = try CLI.run(["render", input, "--mask", output, "-o", png, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let image = try PNGDecoder.read(path: png)
+        #expect(image.width > 0 && image.height > 0)
+    }
+
+    @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")
+    func compareBudgets() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, _) = try Self.writeScene(in: dir)
+        let out = try CLI.run(["compare", input, "--keep", "0.25", "--audio-fallback", "video-similarity", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let report = try CLI.json(out)
+        let methods = try #require(report["methods"] as? [[String: Any]])
+        #expect(methods.count >= 8)
+        for m in methods {
+            let name = m["method"] as? String ?? "?"
+            let r = try #require(m["retainedRatio"] as? Double)
+            if name == "none" { #expect(r == 1) } else { #expect(abs(r - 0.25) <= 0.01, "\(name): \(r)") }
+        }
+    }
+
+    @Test("inspect lists tensors as JSON; a malformed file is an error naming the file, with exit status 1")
+    func inspect() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, _) = try Self.writeScene(in: dir)
+        let out = try CLI.run(["inspect", input, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let obj = try CLI.json(out)
+        let names = try #require(obj["tensors"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+        #expect(names.contains("input_ids") && names.contains("inputs_embeds") && names.contains("position_ids"))
+
+        let bad = dir.appendingPathComponent("bad.safetensors")
+        try Data([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x7b]).write(to: bad)
+        let e = try CLI.run(["inspect", bad.path])
+        #expect(e.status == 1)
+        #expect(e.stderr.contains("error: ") && e.stderr.contains(bad.path))
+    }
+}
