@@ -32,6 +32,9 @@ struct BenchPrefillCommand: ParsableCommand {
     @Option(help: "Timed repetitions.") var repetitions = 1
     @Option(help: "Untimed warm-up runs.") var warmup = 0
     @Option(help: "Weight storage: float32 or bf16.") var storage = "float32"
+    @Option(help: "Attention query block (rows per head per block; default: the model's).") var queryBlock: Int?
+    @Option(help: "Attention key block (keys per block; default: the model's).") var keyBlock: Int?
+    @Option(help: "Prefill chunk rows (default: the model's).") var chunkRows: Int?
     @Option(help: "Python interpreter for the PyTorch comparison.") var python = "python3"
     @Option(help: "Path of bench_prefill_torch.py.") var torchScript = "tools/bench_prefill_torch.py"
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
@@ -97,6 +100,9 @@ struct BenchPrefillCommand: ParsableCommand {
             throw ValidationError("--layers and --repetitions must be >= 1, --warmup >= 0")
         }
         if storage != "float32" && storage != "bf16" { throw ValidationError("--storage must be float32 or bf16") }
+        for (name, v) in [("--query-block", queryBlock), ("--key-block", keyBlock), ("--chunk-rows", chunkRows)] {
+            if let v, v < 1 { throw ValidationError("\(name) \(v) must be >= 1") }
+        }
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
@@ -146,6 +152,7 @@ struct BenchPrefillCommand: ParsableCommand {
         let embed = ThinkerMatrix(rows: 16, cols: d, float32: [Float](repeating: 0, count: 16 * d))
         return try ThinkerModel(config: cfg, embedTokens: embed, layers: Array(repeating: layer, count: layers),
                                 norm: [Float](repeating: 1, count: d), lmHead: embed)
+            .withBlocking(chunkRows: chunkRows, queryBlock: queryBlock, keyBlock: keyBlock)
     }
 
     /// sgemm rate (GFLOP/s) on a projection-like product [1024, 2048] x [2048, 4096].
