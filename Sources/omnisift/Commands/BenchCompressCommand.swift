@@ -36,6 +36,7 @@ struct BenchCompressCommand: ParsableCommand {
     var torchScript = "tools/bench_compress_torch.py"
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
     @Flag(help: "Print a JSON report.") var json = false
+    @Flag(help: "No progress display on the terminal.") var quiet = false
 
     struct Report: Codable {
         var tokens: Int
@@ -114,13 +115,17 @@ struct BenchCompressCommand: ParsableCommand {
         var stageSamples: [String: [Double]] = [:]
         var order: [String] = []
         var last: CompressionResult?
+        let progress = ProgressDisplay.reporter(quiet: quiet, json: json)
+        progress.begin("swift compression", total: repetitions + warmup, unit: "runs")
         let total = try measure(repetitions: repetitions, warmup: warmup) {
+            defer { progress.advance() }
             let input = try CompressionInput(inputIds: clip.ids, positionIds: clip.positions, embeddings: clip.embeddings)
             let r = try compressor.compress(input, budget: budget)
             last = r
             order = r.timings.map(\.stage)
             for s in r.timings { stageSamples[s.stage, default: []].append(s.milliseconds) }
         }
+        progress.end()
         // Drop the warm-up samples recorded per stage.
         for k in stageSamples.keys { stageSamples[k] = Array(stageSamples[k]!.suffix(repetitions)) }
         let result = last!
@@ -152,7 +157,10 @@ struct BenchCompressCommand: ParsableCommand {
             let args = [torchScript, inPath, selPath, "--threads", "\(threads)", "--repetitions", "\(repetitions)",
                         "--warmup", "\(warmup)", "--rho-video", "\(rhoVideo)", "--rho-audio", "\(rhoAudio)",
                         "--mask-out", maskPath]
-            switch runProcess(python, args) {
+            progress.begin("pytorch compression (child process)", total: nil, unit: "it")
+            let outcome = runProcess(python, args)
+            progress.end()
+            switch outcome {
             case .failure(let why):
                 torchNote = "PyTorch comparison not run: \(why)"
             case .success(let stdout):

@@ -69,6 +69,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print a JSON report instead of the table.")
     var json = false
 
+    @Flag(help: "No progress display on the terminal.")
+    var quiet = false
+
     @Option(help: "Also draw retained ratio and time per method to this chart file (.png or .svg).")
     var chart: String?
 
@@ -123,7 +126,11 @@ struct CompareCommand: ParsableCommand {
 
         var rows: [CompareReport.Row] = []
         var notes: [String] = []
+        let progress = ProgressDisplay.reporter(quiet: quiet, json: json)
+        progress.begin("compressing", total: names.count, unit: "methods")
+        defer { progress.end() }
         for name in names {
+            defer { progress.advance() }
             let method = try CompressorRegistry.make(name, options: opts)
             let budget = try CompressorRegistry.budget(for: name, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
                                                        options: opts)
