@@ -66,6 +66,16 @@ public struct CompressionInput: Sendable {
         if let labels, labels.count != n {
             throw OmniSIFTError("labels has \(labels.count) values but input_ids has \(n) tokens")
         }
+        if n > 0 && embeddings.shape[1] == 0 {
+            throw OmniSIFTError("inputs_embeds has shape \(embeddings.shape): embeddings of width D = 0 carry nothing to compare")
+        }
+        if let i = firstNonFinite(embeddings.scalars) {
+            let d = embeddings.shape[1]
+            throw OmniSIFTError("inputs_embeds row \(i / d) (token id \(inputIds[i / d])) holds \(embeddings.scalars[i]) at column \(i % d); embeddings must be finite (similarities and selector scores of NaN or inf are meaningless)")
+        }
+        if let s = audioSaliency, let i = s.firstIndex(where: { !$0.isFinite }) {
+            throw OmniSIFTError("audio_saliency[\(i)] is \(s[i]); saliency values must be finite")
+        }
         let start = ContinuousClock.now
         let groups = try TokenGroups(inputIds: inputIds, temporalPositions: positionIds.t)
         analysisMilliseconds = start.duration(to: .now).milliseconds
@@ -191,6 +201,25 @@ public protocol TokenCompressor: Sendable {
     var name: String { get }
     /// Compresses one sequence with the given removal ratios. Text and special tokens are always kept.
     func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult
+}
+
+/// Index of the first NaN or infinite value, or nil. One pass in SIMD lanes (NaN and inf turn `x * 0` into NaN);
+/// the element search only runs when one was found.
+func firstNonFinite(_ values: [Float]) -> Int? {
+    let found = values.withUnsafeBufferPointer { b -> Bool in
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        let base = b.baseAddress
+        while i + 16 <= b.count {
+            let v = UnsafeRawPointer(base! + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc += v * 0
+            i += 16
+        }
+        var tail: Float = 0
+        while i < b.count { tail += b[i] * 0; i += 1 }
+        return (acc.sum() + tail).isNaN
+    }
+    return found ? values.firstIndex(where: { !$0.isFinite }) : nil
 }
 
 extension Duration {

@@ -150,7 +150,12 @@ public struct TokenGroups: Sendable {
             ungroupedAudioIndices = audio
             return
         }
-        let lastEnd = (t.max() ?? 0) + 1
+        let maxT = t.max() ?? 0
+        guard maxT < Int64.max else {
+            let i = t.firstIndex(of: maxT)!
+            throw OmniSIFTError("token groups: temporal position \(maxT) at token \(i) is Int64.max; the last group's end (1 + the largest value) cannot be represented")
+        }
+        let lastEnd = maxT + 1
         var starts: [Int64] = []
         var ends: [Int64] = []
         var frameLists: [[VideoFrame]] = []

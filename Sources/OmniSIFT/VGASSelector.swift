@@ -78,6 +78,8 @@ public struct VGASSelector: Sendable {
             problems.append("mis-shaped (with D = \(d), H = \(h) read from v_proj.weight): \(misShaped.joined(separator: "; "))")
         }
         if h == 0 || d == 0 || m == 0 { problems.append("empty dimensions D = \(d), H = \(h), score width = \(m)") }
+        let nonFinite = Self.parameterNames.filter { name in parameters[name].map { firstNonFinite($0.scalars) != nil } ?? false }
+        if !nonFinite.isEmpty { problems.append("NaN or infinite values in: \(nonFinite.joined(separator: ", "))") }
         if numHeads < 1 || (h > 0 && h % numHeads != 0) {
             problems.append("\(numHeads) heads do not divide the hidden width \(h)")
         }

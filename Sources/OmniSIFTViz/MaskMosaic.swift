@@ -316,10 +316,12 @@ public enum MaskMosaic {
             let toks = byFrame[t]!
             let h0 = toks.map { height[$0] }.min()!, h1 = toks.map { height[$0] }.max()!
             let w0 = toks.map { width[$0] }.min()!, w1 = toks.map { width[$0] }.max()!
-            let rows = Int(h1 - h0) + 1, cols = Int(w1 - w0) + 1
-            guard rows <= 4096, cols <= 4096 else {
-                throw MosaicError("frame at temporal position \(t): its tokens span \(rows) x \(cols) grid cells (more than 4096 on a side)")
+            // Spans are computed with overflow checks: positions come from a file and may be anything.
+            let (dh, oh) = h1.subtractingReportingOverflow(h0), (dw, ow) = w1.subtractingReportingOverflow(w0)
+            guard !oh, !ow, dh < 4096, dw < 4096 else {
+                throw MosaicError("frame at temporal position \(t): its tokens span heights \(h0)...\(h1) and widths \(w0)...\(w1) (more than 4096 grid cells on a side)")
             }
+            let rows = Int(dh) + 1, cols = Int(dw) + 1
             var cells = [Bool?](repeating: nil, count: rows * cols)
             var vals: [Float]? = videoValues == nil ? nil : [Float](repeating: .nan, count: rows * cols)
             for i in toks {

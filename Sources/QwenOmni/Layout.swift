@@ -87,8 +87,12 @@ public enum QwenOmniAudio {
 
     /// Mel frames of `seconds` of 16 kHz audio as the Whisper feature extractor counts them:
     /// ceil(samples / 160) with samples = round(seconds · 16000).
+    /// Lengths beyond 10^12 samples (about 2 years), infinite ones and NaN saturate (to 10^10 frames, or 0 for NaN)
+    /// rather than trap, so that `validate(melFrames:what:)` reports them.
     public static func melFrames(seconds: Double) -> Int {
-        let samples = Int((seconds * 16000).rounded())
+        let scaled = (seconds * 16000).rounded()
+        guard scaled.magnitude <= 1e12 else { return scaled > 0 ? 10_000_000_000 : (scaled < 0 ? -10_000_000_000 : 0) }
+        let samples = Int(scaled)
         return (samples + 159) / 160
     }
 

@@ -88,24 +88,38 @@ struct CompressCommand: ParsableCommand {
                 """)
         }
         if let h = selectorHeads, h < 1 { throw ValidationError("--selector-heads \(h) must be at least 1") }
+        // Checked here for every method: `none` ignores the budget but an out-of-range ratio is still a mistake.
+        if let k = keep, !(k.isFinite && k > 0 && k <= 1) {
+            throw ValidationError("--keep \(k) is out of range: the retained ratio of audio + video tokens must be in (0, 1]")
+        }
+        for (name, value) in [("--rho-video", rhoVideo), ("--rho-audio", rhoAudio)] {
+            if let r = value, !(r.isFinite && r >= 0 && r < 1) {
+                throw ValidationError("\(name) \(r) is out of range: it is the fraction of tokens removed and must be in [0, 1)")
+            }
+        }
         if SafeTensorsDType(rawValue: embeddingsDtype.uppercased()).map({ [.f32, .bf16, .f16].contains($0) }) != true {
             throw ValidationError("--embeddings-dtype '\(embeddingsDtype)' must be f32, bf16 or f16")
         }
     }
 
     func run() throws {
+        try OutputPath.requireDistinct(output: output, input: input, writes: "the compressed file")
+        if let selector {
+            try OutputPath.requireDistinct(output: output, input: selector, inputRole: "the --selector file",
+                                           writes: "the compressed file")
+        }
         var file = try PrefillFile.read(path: input)
         if file.keepMask != nil {
-            throw ValidationError("\(input) already holds a keep_mask (it is a compressed file); compress the original prefill file")
+            throw OmniSIFTError("\(input) already holds a keep_mask (it is a compressed file); compress the original prefill file")
         }
         guard let embeddings = file.embeddings else {
-            throw ValidationError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
+            throw OmniSIFTError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
         }
         if file.positionIds == nil {
             do {
                 file = try file.withComputedPositions()
             } catch {
-                throw ValidationError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
+                throw OmniSIFTError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
             }
         }
         let compressor: any TokenCompressor

@@ -49,6 +49,7 @@ struct ForwardCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.requireDistinct(output: output, input: input, writes: "logits and hidden states")
         let loaded = try ThinkerCLI.loadModel(path: model, storage: ThinkerWeightStorage(rawValue: storage)!,
                                               quiet: quiet || json)
         let file = try PrefillFile.read(path: input)
@@ -150,6 +151,20 @@ enum ThinkerCLI {
             delta = delta ?? r.ropeDelta
         }
         let uncompressed = file.keepMask?.count ?? n
+        // Positions and the rope delta become RoPE angles and decode positions (cache position + delta): values
+        // far outside any real prompt are a broken file, and near Int64's ends they would overflow.
+        let limit = ThinkerCLI.positionLimit
+        if let p = positions, let (row, i) = firstOutOfRange(p, limit: limit) {
+            let v = row == "t" ? p.t[i] : row == "h" ? p.h[i] : p.w[i]
+            throw ThinkerError("\(path): position_ids row \(row) holds \(v) at token \(i); positions must lie within ±\(limit)")
+        }
+        if let d = delta, !(-limit...limit).contains(d) {
+            throw ThinkerError("\(path): rope_deltas is \(d); it must lie within ±\(limit)")
+        }
+        if let i = ThinkerCLI.firstNonFinite(embeddings.scalars) {
+            throw ThinkerError("\(path): inputs_embeds row \(i / max(embeddings.cols, 1)) holds \(embeddings.scalars[i]) "
+                + "(column \(i % max(embeddings.cols, 1))); embeddings must be finite")
+        }
         // Without rope_deltas, derive it from the positions (only exact for an uncompressed prompt).
         if delta == nil {
             if file.keepMask != nil {
@@ -158,6 +173,26 @@ enum ThinkerCLI {
             delta = positions!.maximum + 1 - Int64(n)
         }
         return Prompt(embeddings: embeddings, positions: positions!, ropeDelta: delta!, uncompressedLength: uncompressed)
+    }
+
+    /// Largest magnitude accepted for a position id or rope delta (2^31 - 1, far beyond any context window).
+    static let positionLimit: Int64 = Int64(Int32.max)
+
+    /// The first (row, token) whose position lies outside ±`limit`, or nil.
+    static func firstOutOfRange(_ p: PositionIds, limit: Int64) -> (String, Int)? {
+        for (name, row) in [("t", p.t), ("h", p.h), ("w", p.w)] {
+            if let i = row.firstIndex(where: { $0 < -limit || $0 > limit }) { return (name, i) }
+        }
+        return nil
+    }
+
+    /// Index of the first NaN or infinite value, or nil (one vectorisable pass; the search only runs on failure).
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        var probe: Float = 0
+        values.withUnsafeBufferPointer { b in
+            for x in b { probe += x * 0 }  // NaN and ±inf make the sum NaN; finite values keep it 0
+        }
+        return probe.isNaN ? values.firstIndex(where: { !$0.isFinite }) : nil
     }
 
     static func bytes(_ b: Int) -> String {

@@ -79,7 +79,7 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError("--storage '\(storage)' must be one of: auto, float32, bf16")
         }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 0") }
-        if let t = temperature, !(t > 0) { throw ValidationError("--temperature \(t) must be > 0") }
+        if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature \(t) must be a finite number > 0") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
         if temperature == nil && topP != 1 { throw ValidationError("--top-p needs --temperature (greedy otherwise)") }
         if method == nil && (keep != nil || rhoVideo != nil || rhoAudio != nil || selector != nil || audioFallback != nil) {
@@ -92,12 +92,29 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
+    /// The KV cache is allocated up front for the prompt plus `--max-new-tokens`: refuse a size that cannot fit
+    /// in this machine's memory instead of failing the allocation.
+    static func checkCacheFits(model: ThinkerModel, promptTokens: Int, maxNewTokens: Int) throws {
+        let c = model.config
+        let perToken = 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+        let (tokens, o1) = promptTokens.addingReportingOverflow(maxNewTokens)
+        let (bytes, o2) = tokens.multipliedReportingOverflow(by: perToken)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        if o1 || o2 || UInt64(bytes) > memory {
+            throw ThinkerError(
+                "--max-new-tokens \(maxNewTokens): the KV cache for \(promptTokens) prompt + \(maxNewTokens) new tokens "
+                    + "needs \(o1 || o2 ? "more than Int.max" : ThinkerCLI.bytes(bytes)) (\(perToken) bytes per token), more than "
+                    + "this machine's \(ThinkerCLI.bytes(Int(clamping: memory))) of memory")
+        }
+    }
+
     func run() throws {
         let loaded = try ThinkerCLI.loadModel(path: model, storage: ThinkerWeightStorage(rawValue: storage)!,
                                               quiet: quiet || json)
         let thinker = loaded.model
         let file = try PrefillFile.read(path: input)
         var prompt = try ThinkerCLI.prompt(from: file, path: input, model: thinker, config: loaded.config.thinker)
+        try Self.checkCacheFits(model: thinker, promptTokens: prompt.embeddings.rows, maxNewTokens: maxNewTokens)
         var before = ModalityCounts(inputIds: file.inputIds)
         var after = before
         var compressMs: Double?
