@@ -1,0 +1,204 @@
+import Foundation
+import OmniSIFT
+import OmniTensor
+import QwenOmni
+import SafeTensors
+import Testing
+
+/// Bad input through the real binary: a clear error (status 1 or the usage status 64, never a signal), no output
+/// file left behind, and the input file byte for byte unchanged.
+@Suite(.serialized)
+struct BadInputCLITests {
+    /// A small synthetic scene (4 s, D = 32) written as a prefill file into `dir`.
+    static func writeScene(in dir: URL, name: String = "scene.safetensors",
+                           edit: (inout PrefillFile) -> Void = { _ in }) throws -> String {
+        var file = try SyntheticScene.build(SyntheticSceneConfig(seconds: 4, hiddenSize: 32, seed: 3)).file
+        edit(&file)
+        let path = dir.appendingPathComponent(name).path
+        try file.write(to: path)
+        return path
+    }
+
+    /// The tiny Qwen2.5-Omni checkpoint of the QwenOmni tests (hidden 64, vocab 256).
+    static var tinyModel: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("QwenOmniTests/Fixtures/thinker/checkpoint").path
+    }
+
+    /// A text-only prefill file for the tiny model.
+    static func writeText(in dir: URL, name: String, edit: (inout PrefillFile) -> Void) throws -> String {
+        var file = PrefillFile(inputIds: [1, 2, 3, 4])
+        edit(&file)
+        let path = dir.appendingPathComponent(name).path
+        try file.write(to: path)
+        return path
+    }
+
+    /// Exited with an error status (not killed by a trap: a crash shows as 132/134/139 or a signal status).
+    static func failedCleanly(_ out: CLI.Output) -> Bool {
+        (out.status == 1 || out.status == 64) && !out.stderr.contains("Fatal error") && !out.stderr.contains("crashed")
+    }
+
+    @Test("compress -o IN (also through ./ and a symbolic link) and -o SELECTOR are refused; the files are unchanged")
+    func compressNeverOverwritesItsInputs() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let link = dir.appendingPathComponent("link.safetensors").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: input)
+        let dotted = dir.appendingPathComponent(".").appendingPathComponent("scene.safetensors").path
+        for target in [input, link, dotted] {
+            let out = try CLI.run(["compress", input, "-o", target, "--method", "random", "--keep", "0.5"])
+            #expect(Self.failedCleanly(out), "\(target): \(out.status) \(out.stderr)")
+            #expect(out.stderr.contains("would replace it"), "\(out.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+
+        let selector = dir.appendingPathComponent("selector.safetensors").path
+        try VGASSelector.randomlyInitialized(inputSize: 32, hiddenSize: 8, numHeads: 2, seed: 1).save(to: selector)
+        let selectorBytes = try Data(contentsOf: URL(fileURLWithPath: selector))
+        let out = try CLI.run(["compress", input, "--selector", selector, "-o", selector])
+        #expect(Self.failedCleanly(out))
+        #expect(out.stderr.contains("--selector"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: selector)) == selectorBytes)
+    }
+
+    @Test("forward -o IN is refused before the model loads; the prefill file is unchanged")
+    func forwardNeverOverwritesItsInput() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeText(in: dir, name: "text.safetensors") { _ in }
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let out = try CLI.run(["forward", "--model", Self.tinyModel, input, "-o", input, "--quiet"])
+        #expect(Self.failedCleanly(out), "\(out.status) \(out.stderr)")
+        #expect(out.stderr.contains("would replace it"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    }
+
+    @Test("compress --method none still checks --keep and --rho-*: 0, 1.5, nan and inf are refused")
+    func noneMethodChecksRatios() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        for args in [["--keep", "0"], ["--keep", "1.5"], ["--keep", "nan"], ["--keep", "inf"], ["--rho-video", "nan"],
+                     ["--rho-audio", "1"]] {
+            let out = try CLI.run(["compress", input, "-o", output, "--method", "none"] + args)
+            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
+            #expect(out.stderr.contains("out of range"), "\(args): \(out.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output), "\(args)")
+        }
+        let ok = try CLI.run(["compress", input, "-o", output, "--method", "none", "--keep", "1", "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try CLI.json(ok)["retainedRatio"] as? Double == 1)
+    }
+
+    @Test("a temporal position of Int64.max: compress and compare report it; no output is written")
+    func int64MaxPosition() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir) { f in
+            var t = f.positionIds!.t
+            t[t.count - 1] = Int64.max
+            f.positionIds = PositionIds(t: t, h: f.positionIds!.h, w: f.positionIds!.w)
+        }
+        let output = dir.appendingPathComponent("out.safetensors").path
+        for method in ["omnisift", "random", "none"] {
+            let out = try CLI.run(["compress", input, "-o", output, "--method", method, "--audio-fallback", "uniform"])
+            #expect(Self.failedCleanly(out), "\(method): \(out.status) \(out.stderr.prefix(300))")
+            #expect(out.stderr.contains("9223372036854775807"), "\(method)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let cmp = try CLI.run(["compare", input, "--keep", "0.35"])
+        #expect(Self.failedCleanly(cmp), "\(cmp.status)")
+    }
+
+    @Test("render: a frame whose h positions span Int64.min...Int64.max is an error, and no PNG is written")
+    func renderExtremeSpan() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir)
+        let compressed = dir.appendingPathComponent("c.safetensors").path
+        let c = try CLI.run(["compress", input, "-o", compressed, "--method", "uniform", "--keep", "0.5"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let file = try PrefillFile.read(path: input)
+        let video = file.inputIds.indices.filter { file.inputIds[$0] == QwenOmniTokens.video }
+        let broken = try Self.writeScene(in: dir, name: "broken.safetensors") { f in
+            var h = f.positionIds!.h
+            h[video[0]] = Int64.min
+            h[video[1]] = Int64.max
+            f.positionIds = PositionIds(t: f.positionIds!.t, h: h, w: f.positionIds!.w)
+        }
+        let png = dir.appendingPathComponent("mask.png").path
+        let out = try CLI.run(["render", broken, "--mask", compressed, "-o", png, "--quiet"])
+        #expect(Self.failedCleanly(out), "\(out.status) \(out.stderr.prefix(300))")
+        #expect(out.stderr.contains("4096"))
+        #expect(!FileManager.default.fileExists(atPath: png))
+        // The same mask on the intact file renders.
+        let ok = try CLI.run(["render", input, "--mask", compressed, "-o", png, "--quiet"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+    }
+
+    @Test("NaN embeddings: compress names the row; no output is written")
+    func nanEmbeddings() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir) { f in
+            var s = f.embeddings!.scalars
+            s[7 * 32 + 1] = .nan
+            f.embeddings = Tensor(shape: f.embeddings!.shape, scalars: s)
+        }
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "-o", output, "--method", "dycoke", "--keep", "0.4"])
+        #expect(Self.failedCleanly(out), "\(out.status)")
+        #expect(out.stderr.contains("row 7"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test("layout --audio-seconds 1e300 or 1e15 is a layout error, not a Double-to-Int trap")
+    func layoutHugeAudio() throws {
+        for args in [["--audio-seconds", "1e300"], ["--video-grid", "2,4,4", "--audio-seconds", "1e15"]] {
+            let out = try CLI.run(["layout"] + args)
+            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
+            #expect(out.stderr.contains("absurdly large"), "\(args): \(out.stderr)")
+        }
+    }
+
+    @Test("forward/generate: positions or rope_deltas near Int64's ends, inf embeddings, a KV cache larger than memory")
+    func thinkerBoundaries() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let maxPos = try Self.writeText(in: dir, name: "maxpos.safetensors") { f in
+            f.positionIds = PositionIds(t: [0, 1, 2, Int64.max], h: [0, 1, 2, 3], w: [0, 1, 2, 3])
+        }
+        let maxDelta = try Self.writeText(in: dir, name: "maxdelta.safetensors") { f in
+            f.positionIds = PositionIds(sequential: 4)
+            f.ropeDeltas = [Int64.max]
+        }
+        let infEmbeddings = try Self.writeText(in: dir, name: "inf.safetensors") { f in
+            var s = [Float](repeating: 0.5, count: 4 * 64)
+            s[2 * 64 + 9] = -.infinity
+            f.embeddings = Tensor(shape: [4, 64], scalars: s)
+        }
+        let good = try Self.writeText(in: dir, name: "good.safetensors") { _ in }
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let cases: [([String], String)] = [
+            (["forward", "--model", Self.tinyModel, maxPos, "-o", output], "position_ids row t"),
+            (["generate", "--model", Self.tinyModel, maxPos, "--max-new-tokens", "2"], "position_ids row t"),
+            (["generate", "--model", Self.tinyModel, maxDelta, "--max-new-tokens", "2"], "rope_deltas"),
+            (["forward", "--model", Self.tinyModel, infEmbeddings, "-o", output], "row 2"),
+            (["generate", "--model", Self.tinyModel, good, "--max-new-tokens", "9223372036854775807"], "KV cache"),
+        ]
+        for (args, needle) in cases {
+            let out = try CLI.run(args + ["--quiet"])
+            #expect(Self.failedCleanly(out), "\(args): \(out.status) \(out.stderr.prefix(300))")
+            #expect(out.stderr.contains(needle), "\(args): \(out.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        // The intact text prompt runs: the checks do not reject good files.
+        let ok = try CLI.run(["generate", "--model", Self.tinyModel, good, "--max-new-tokens", "2", "--json", "--quiet"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect((try CLI.json(ok)["tokens"] as? [Int])?.count == 2)
+    }
+}
