@@ -214,8 +214,8 @@ public struct PrefillFile: Sendable {
         return p
     }
 
-    /// Checks that the fields agree: shapes against N, one seconds-per-grid per video grid, grid rows of 3
-    /// positive sizes, audio lengths not negative, keep mask of 0/1 whose ones count N (or whose length is N),
+    /// Checks that the fields agree: shapes against N, finite embeddings, one seconds-per-grid per video grid, grid
+    /// rows of 3 positive sizes, audio lengths not negative, keep mask of 0/1 whose ones count N (or whose length is N),
     /// audio saliency one per audio token (uncompressed files).
     public func validate() throws {
         func fail(_ problem: String) -> PrefillFileError { PrefillFileError(file: "<prefill>", problem: problem) }
@@ -224,6 +224,11 @@ public struct PrefillFile: Sendable {
             if e.shape.count != 2 || e.shape[0] != n {
                 throw fail("inputs_embeds has shape \(e.shape); expected [\(n), D] (N = \(n) from input_ids)")
             }
+        }
+        if let e = embeddings, let i = Self.firstNonFinite(e.scalars) {
+            let d = max(e.shape[1], 1)
+            throw fail("inputs_embeds row \(i / d) (token id \(inputIds[i / d])) holds \(e.scalars[i]) at column \(i % d); "
+                + "embeddings must be finite (NaN or inf would silently turn every similarity, score and logit into NaN)")
         }
         if let pos = positionIds, pos.count != n {
             throw fail("position_ids has \(pos.count) columns; expected [3, \(n)] (N from input_ids)")
@@ -311,6 +316,24 @@ public struct PrefillFile: Sendable {
         if let m = keepMask { try w.add(Key.keepMask, uint8s: m, shape: [m.count]) }
         if let s = audioScores { try w.add(Key.audioScores, float32s: s, shape: [s.count]) }
         try w.write(to: path)
+    }
+
+    /// Index of the first NaN or infinite value, or nil. One memory-bound pass in SIMD lanes (NaN and inf turn
+    /// `x * 0` into NaN); the element search only runs when one was found.
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        let found = values.withUnsafeBufferPointer { b -> Bool in
+            guard let base = b.baseAddress else { return false }
+            var acc = SIMD16<Float>(repeating: 0)
+            var i = 0
+            while i + 16 <= b.count {
+                acc += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+                i += 16
+            }
+            var tail: Float = 0
+            while i < b.count { tail += b[i] * 0; i += 1 }
+            return (acc.sum() + tail).isNaN
+        }
+        return found ? values.firstIndex(where: { !$0.isFinite }) : nil
     }
 
     /// TMRoPE positions, rope delta and annotations computed from this file's ids and side inputs

@@ -19,6 +19,18 @@ struct BadInputCLITests {
         return path
     }
 
+    /// Writes the fields compress needs (ids, embeddings, positions, rope delta) with SafeTensorsWriter directly,
+    /// bypassing `PrefillFile.write`'s validation, as a foreign exporter could.
+    static func writeRaw(_ f: PrefillFile, to path: String) throws {
+        var w = SafeTensorsWriter(metadata: ["use_audio_in_video": f.useAudioInVideo ? "true" : "false"])
+        let n = f.inputIds.count
+        try w.add("input_ids", int64s: f.inputIds, shape: [n])
+        if let e = f.embeddings { try w.add("inputs_embeds", e) }
+        if let p = f.positionIds { try w.add("position_ids", int64s: p.flattened, shape: [3, n]) }
+        if let d = f.ropeDeltas { try w.add("rope_deltas", int64s: d, shape: [d.count]) }
+        try w.write(to: path)
+    }
+
     /// The tiny Qwen2.5-Omni checkpoint of the QwenOmni tests (hidden 64, vocab 256).
     static var tinyModel: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -140,15 +152,16 @@ struct BadInputCLITests {
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 
-    @Test("NaN embeddings: compress names the row; no output is written")
+    @Test("NaN embeddings in a file written by another tool: compress names the row; no output is written")
     func nanEmbeddings() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try Self.writeScene(in: dir) { f in
-            var s = f.embeddings!.scalars
-            s[7 * 32 + 1] = .nan
-            f.embeddings = Tensor(shape: f.embeddings!.shape, scalars: s)
-        }
+        var file = try SyntheticScene.build(SyntheticSceneConfig(seconds: 4, hiddenSize: 32, seed: 3)).file
+        var s = file.embeddings!.scalars
+        s[7 * 32 + 1] = .nan
+        file.embeddings = Tensor(shape: file.embeddings!.shape, scalars: s)
+        let input = dir.appendingPathComponent("nan.safetensors").path
+        try Self.writeRaw(file, to: input)
         let output = dir.appendingPathComponent("out.safetensors").path
         let out = try CLI.run(["compress", input, "-o", output, "--method", "dycoke", "--keep", "0.4"])
         #expect(Self.failedCleanly(out), "\(out.status)")
@@ -176,11 +189,12 @@ struct BadInputCLITests {
             f.positionIds = PositionIds(sequential: 4)
             f.ropeDeltas = [Int64.max]
         }
-        let infEmbeddings = try Self.writeText(in: dir, name: "inf.safetensors") { f in
-            var s = [Float](repeating: 0.5, count: 4 * 64)
-            s[2 * 64 + 9] = -.infinity
-            f.embeddings = Tensor(shape: [4, 64], scalars: s)
-        }
+        var infFile = PrefillFile(inputIds: [1, 2, 3, 4])
+        var s = [Float](repeating: 0.5, count: 4 * 64)
+        s[2 * 64 + 9] = -.infinity
+        infFile.embeddings = Tensor(shape: [4, 64], scalars: s)
+        let infEmbeddings = dir.appendingPathComponent("inf.safetensors").path
+        try Self.writeRaw(infFile, to: infEmbeddings)
         let good = try Self.writeText(in: dir, name: "good.safetensors") { _ in }
         let output = dir.appendingPathComponent("out.safetensors").path
         let cases: [([String], String)] = [

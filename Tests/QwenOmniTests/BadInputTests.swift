@@ -1,8 +1,50 @@
+import Foundation
+import OmniTensor
+import SafeTensors
 import Testing
 @testable import QwenOmni
 
-/// Absurd audio lengths saturate in `melFrames(seconds:)` so `validate(melFrames:what:)` reports them.
+/// Absurd audio lengths saturate in `melFrames(seconds:)` so `validate(melFrames:what:)` reports them; non-finite
+/// embeddings are refused where a prefill file is read or written.
 struct BadInputTests {
+    @Test("NaN or infinite embeddings: validate, write and read name the row, the token id and the column")
+    func nonFiniteEmbeddings() throws {
+        let ids: [Int64] = [7, QwenOmniTokens.audio, 8]
+        var file = PrefillFile(inputIds: ids)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var s = [Float](repeating: 0.25, count: 3 * 4)
+            s[1 * 4 + 2] = bad  // row 1 (the audio token), column 2
+            file.embeddings = Tensor(shape: [3, 4], scalars: s)
+            let error = #expect(throws: PrefillFileError.self) { try file.validate() }
+            #expect(error?.problem.contains("row 1") == true, "\(bad)")
+            #expect(error?.problem.contains("column 2") == true, "\(bad)")
+            #expect(error?.problem.contains("\(QwenOmniTokens.audio)") == true, "\(bad)")
+        }
+        // A value past the last full SIMD block of 16 (the scan's tail) is found too.
+        var long = PrefillFile(inputIds: [Int64](repeating: 5, count: 37))
+        var s = [Float](repeating: 1, count: 37)
+        s[36] = .nan
+        long.embeddings = Tensor(shape: [37, 1], scalars: s)
+        #expect(PrefillFile.firstNonFinite(s) == 36)
+        #expect(throws: PrefillFileError.self) { try long.validate() }
+
+        // Written around the validation (as another tool could), the file is refused on reading, naming it.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nan-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var w = SafeTensorsWriter()
+        try w.add("input_ids", int64s: ids, shape: [3])
+        var raw = [Float](repeating: 0.5, count: 12)
+        raw[2 * 4 + 3] = .nan
+        try w.add("inputs_embeds", float32s: raw, shape: [3, 4])
+        try w.write(to: path)
+        let error = #expect(throws: PrefillFileError.self) { try PrefillFile.read(path: path) }
+        #expect(error?.file == path)
+        #expect(error?.problem.contains("row 2") == true)
+        // Finite embeddings pass.
+        file.embeddings = Tensor(shape: [3, 4], scalars: [Float](repeating: 0.25, count: 12))
+        try file.validate()
+    }
+
     @Test("huge, infinite and NaN audio durations give a clear layout error instead of a conversion trap")
     func absurdAudioSeconds() throws {
         #expect(QwenOmniAudio.melFrames(seconds: 1) == 100)

@@ -65,6 +65,20 @@ struct BenchCompressCommand: ParsableCommand {
         }
         try CompressionBudget.validate(rhoVideo, name: "--rho-video")
         try CompressionBudget.validate(rhoAudio, name: "--rho-audio")
+        // The clip is built in memory: refuse sizes that cannot be (overflow-checked), rather than trap or loop for hours.
+        let (perChunk, o1) = frameTokens.multipliedReportingOverflow(by: 2)
+        let (perChunkAll, o2) = perChunk.addingReportingOverflow(audioTokens)
+        let (tokens, o3) = perChunkAll.multipliedReportingOverflow(by: chunks)
+        let (scalars, o4) = tokens.multipliedReportingOverflow(by: hiddenSize)
+        let maxTokens = 1 << 24
+        let memory = ProcessInfo.processInfo.physicalMemory
+        if o1 || o2 || o3 || o4 || tokens > maxTokens || UInt64(scalars) > memory / 32 {
+            throw ValidationError(
+                "--chunks \(chunks) x (2 x --frame-tokens \(frameTokens) + --audio-tokens \(audioTokens)) = "
+                    + "\(o1 || o2 || o3 ? "more than Int.max" : "\(tokens)") tokens of width --hidden-size \(hiddenSize) is too large: "
+                    + "at most \(maxTokens) tokens, and Float32 embeddings within an eighth of this machine's memory "
+                    + "(at most \(memory / 32) values)")
+        }
     }
 
     /// The synthetic clip, laid out as Qwen2.5-Omni does with use_audio_in_video (SPEC 2.1-2.2).

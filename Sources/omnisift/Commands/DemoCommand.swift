@@ -62,6 +62,12 @@ struct DemoCommand: ParsableCommand {
         }
         guard (1...8).contains(layers) else { throw ValidationError("--layers \(layers) must be between 1 and 8") }
         guard (1...10).contains(repetitions) else { throw ValidationError("--repetitions \(repetitions) must be between 1 and 10") }
+        if let out {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw ValidationError("--out \(out) is a file; give a folder (it is created when missing) so no file is replaced")
+            }
+        }
     }
 
     func run() throws {
@@ -98,7 +104,11 @@ struct DemoCommand: ParsableCommand {
         let setupMs = ms(since: t)
 
         if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw DemoOutputError("--out \(out): cannot create the folder: \((error as NSError).localizedDescription)")
+            }
             try file.write(to: (out as NSString).appendingPathComponent("scene.safetensors"))
         }
 
@@ -296,4 +306,10 @@ struct DemoReport: Codable {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// A folder given to `demo --out` that cannot be used (printed as "Error: <description>", without the usage).
+struct DemoOutputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

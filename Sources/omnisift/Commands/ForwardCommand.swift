@@ -161,10 +161,6 @@ enum ThinkerCLI {
         if let d = delta, !(-limit...limit).contains(d) {
             throw ThinkerError("\(path): rope_deltas is \(d); it must lie within ±\(limit)")
         }
-        if let i = ThinkerCLI.firstNonFinite(embeddings.scalars) {
-            throw ThinkerError("\(path): inputs_embeds row \(i / max(embeddings.cols, 1)) holds \(embeddings.scalars[i]) "
-                + "(column \(i % max(embeddings.cols, 1))); embeddings must be finite")
-        }
         // Without rope_deltas, derive it from the positions (only exact for an uncompressed prompt).
         if delta == nil {
             if file.keepMask != nil {
@@ -184,15 +180,6 @@ enum ThinkerCLI {
             if let i = row.firstIndex(where: { $0 < -limit || $0 > limit }) { return (name, i) }
         }
         return nil
-    }
-
-    /// Index of the first NaN or infinite value, or nil (one vectorisable pass; the search only runs on failure).
-    static func firstNonFinite(_ values: [Float]) -> Int? {
-        var probe: Float = 0
-        values.withUnsafeBufferPointer { b in
-            for x in b { probe += x * 0 }  // NaN and ±inf make the sum NaN; finite values keep it 0
-        }
-        return probe.isNaN ? values.firstIndex(where: { !$0.isFinite }) : nil
     }
 
     static func bytes(_ b: Int) -> String {
