@@ -215,4 +215,39 @@ struct BadInputCLITests {
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect((try CLI.json(ok)["tokens"] as? [Int])?.count == 2)
     }
+
+    @Test("bench compress refuses clip sizes that overflow or exceed memory (instead of an allocation trap)")
+    func benchCompressHugeSizes() throws {
+        for args in [["--hidden-size", "100000000"], ["--chunks", "1000000000"],
+                     ["--frame-tokens", "4611686018427387904", "--chunks", "4"]] {
+            let out = try CLI.run(["bench", "compress", "--no-torch", "--quiet", "--repetitions", "1", "--warmup", "0"] + args)
+            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
+            #expect(out.stderr.contains("too large"), "\(args): \(out.stderr)")
+        }
+    }
+
+    @Test("demo --out FILE is refused before anything runs; the file is unchanged")
+    func demoOutIsAFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("precious.safetensors").path
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: path))
+        let out = try CLI.run(["demo", "--seconds", "1", "--dim", "64", "--layers", "1", "--repetitions", "1", "--quiet",
+                               "--out", path])
+        #expect(Self.failedCleanly(out), "\(out.status)")
+        #expect(out.stderr.contains("is a file"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("keep me".utf8))
+    }
+
+    @Test("layout --text-id of a multimodal token (<|VIDEO|>, <|vision_bos|>, ...) is refused; 220 works")
+    func layoutMediaTextId() throws {
+        for id in [QwenOmniTokens.video, QwenOmniTokens.visionBOS, QwenOmniTokens.audioEOS] {
+            let out = try CLI.run(["layout", "--video-grid", "2,4,4", "--text-before", "3", "--text-id", "\(id)"])
+            #expect(Self.failedCleanly(out), "\(id): \(out.status)")
+            #expect(out.stderr.contains("multimodal token"), "\(id): \(out.stderr)")
+        }
+        let ok = try CLI.run(["layout", "--video-grid", "2,4,4", "--text-before", "3", "--text-id", "220", "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try CLI.json(ok)["total_tokens"] as? Int == 3 + 2 + 2 * 4)
+    }
 }

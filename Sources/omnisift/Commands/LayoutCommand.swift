@@ -76,6 +76,18 @@ struct LayoutCommand: ParsableCommand {
         if textBefore > 1_000_000 || textAfter > 1_000_000 {
             throw ValidationError("--text-before / --text-after above 1,000,000 tokens")
         }
+        // Filler text must not look like media: a placeholder or bos/eos id would make the ids disagree with the
+        // grids (or, for <|vision_bos|>, silently shift where the positions think a block starts).
+        let media: [(Int64, String)] = [
+            (QwenOmniTokens.audio, "<|AUDIO|>"), (QwenOmniTokens.audioBOS, "<|audio_bos|>"),
+            (QwenOmniTokens.audioEOS, "<|audio_eos|>"), (QwenOmniTokens.visionBOS, "<|vision_bos|>"),
+            (QwenOmniTokens.visionEOS, "<|vision_eos|>"), (QwenOmniTokens.image, "<|IMAGE|>"),
+            (QwenOmniTokens.video, "<|VIDEO|>"),
+        ]
+        if let (_, name) = media.first(where: { $0.0 == textId }) {
+            throw ValidationError("--text-id \(textId) is \(name), a multimodal token; filler text needs an ordinary token id (e.g. 220)")
+        }
+        if textId < 0 { throw ValidationError("--text-id \(textId) must not be negative") }
         if videoGrid == nil && imageGrid.isEmpty && audioSeconds == nil && audioMelFrames == nil {
             throw ValidationError("nothing to lay out: give --video-grid, --image-grid or an audio length")
         }
