@@ -284,13 +284,16 @@ public struct PrefillFile: Sendable {
         }
     }
 
-    /// Writes the file (validated first). Embeddings are stored as `embeddingDType` (F32, BF16 or F16);
-    /// empty grid / length lists are left out.
+    /// Writes the file (validated first). Embeddings are stored as `embeddingDType` (F32, BF16 or F16); a value
+    /// that would become inf in F16/BF16 is an error. Empty grid / length lists are left out.
     public func write(to path: String, embeddingDType: SafeTensorsDType = .f32) throws {
         do {
             try validate()
         } catch let e as PrefillFileError {
             throw PrefillFileError(file: path, problem: e.problem)
+        }
+        if let e = embeddings, embeddingDType == .f16 || embeddingDType == .bf16 {
+            try Self.checkRepresentable(e, as: embeddingDType, path: path)
         }
         var meta = metadata
         meta[Key.useAudioInVideo] = useAudioInVideo ? "true" : "false"
@@ -316,6 +319,27 @@ public struct PrefillFile: Sendable {
         if let m = keepMask { try w.add(Key.keepMask, uint8s: m, shape: [m.count]) }
         if let s = audioScores { try w.add(Key.audioScores, float32s: s, shape: [s.count]) }
         try w.write(to: path)
+    }
+
+    /// Throws when a value of `e` would round to infinity in `dtype` (F16: |x| >= 65520; BF16: near Float's
+    /// maximum): the written file would silently hold inf. Rounding is monotonic, so the largest magnitude decides;
+    /// the offending element is only searched for on failure.
+    static func checkRepresentable(_ e: Tensor, as dtype: SafeTensorsDType, path: String) throws {
+        func overflows(_ x: Float) -> Bool {
+            dtype == .f16 ? f16ToFloat(floatToF16(x)).isInfinite : bf16ToFloat(floatToBF16(x)).isInfinite
+        }
+        var largest: Float = 0
+        e.scalars.withUnsafeBufferPointer { b in
+            for x in b { largest = max(largest, x.magnitude) }
+        }
+        guard overflows(largest) else { return }
+        let i = e.scalars.firstIndex(where: { overflows($0) }) ?? 0
+        let d = max(e.shape.count == 2 ? e.shape[1] : 1, 1)
+        throw PrefillFileError(
+            file: path,
+            problem: "inputs_embeds row \(i / d) holds \(e.scalars[i]) at column \(i % d), beyond the range of "
+                + "\(dtype.rawValue) (it would be written as inf); write the embeddings as F32"
+                + (dtype == .f16 ? " or BF16" : ""))
     }
 
     /// Index of the first NaN or infinite value, or nil. One memory-bound pass in SIMD lanes (NaN and inf turn

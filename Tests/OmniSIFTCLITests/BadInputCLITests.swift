@@ -250,4 +250,20 @@ struct BadInputCLITests {
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(try CLI.json(ok)["total_tokens"] as? Int == 3 + 2 + 2 * 4)
     }
+
+    @Test("compress --embeddings-dtype f16 of embeddings beyond 65504 is an error; no output is written")
+    func f16Overflow() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.writeScene(in: dir) { f in
+            f.embeddings = f.embeddings!.scaled(by: 1e6)
+        }
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "-o", output, "--method", "none", "--embeddings-dtype", "f16"])
+        #expect(Self.failedCleanly(out), "\(out.status)")
+        #expect(out.stderr.contains("F16"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let bf16 = try CLI.run(["compress", input, "-o", output, "--method", "none", "--embeddings-dtype", "bf16"])
+        #expect(bf16.status == 0, "\(bf16.stderr)")
+    }
 }

@@ -58,4 +58,29 @@ struct BadInputTests {
         #expect(QwenOmniAudio.melFrames(seconds: .nan) == 0)
         #expect(QwenOmniAudio.melFrames(seconds: 1e300) > 4 * QwenOmniLimits.maxTokensPerItem)
     }
+
+    @Test("writing embeddings that F16/BF16 cannot hold is an error naming the value, not a file full of inf")
+    func embeddingsBeyondHalfRange() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("f16-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var file = PrefillFile(inputIds: [1, 2])
+        file.embeddings = Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 70_000, 5])
+        let f16 = dir.appendingPathComponent("a.safetensors").path
+        let error = #expect(throws: PrefillFileError.self) { try file.write(to: f16, embeddingDType: .f16) }
+        #expect(error?.problem.contains("row 1") == true)
+        #expect(error?.problem.contains("F16") == true)
+        #expect(!FileManager.default.fileExists(atPath: f16))
+        // 65504 is F16's largest finite value and is written as it is; BF16 and F32 hold 70000.
+        try file.write(to: dir.appendingPathComponent("b.safetensors").path, embeddingDType: .bf16)
+        file.embeddings = Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, -65_504, 5])
+        let ok = dir.appendingPathComponent("c.safetensors").path
+        try file.write(to: ok, embeddingDType: .f16)
+        #expect(try PrefillFile.read(path: ok).embeddings?.scalars[4] == -65_504)
+        file.embeddings = Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, -Float.greatestFiniteMagnitude, 5])
+        #expect(throws: PrefillFileError.self) {
+            try file.write(to: dir.appendingPathComponent("d.safetensors").path, embeddingDType: .bf16)
+        }
+        try file.write(to: dir.appendingPathComponent("e.safetensors").path, embeddingDType: .f32)
+    }
 }
