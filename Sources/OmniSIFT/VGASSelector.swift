@@ -139,7 +139,7 @@ public struct VGASSelector: Sendable {
     public static func randomlyInitialized(inputSize d: Int, hiddenSize h: Int = defaultHidden,
                                            numHeads: Int = defaultHeads, seed: UInt64) throws -> VGASSelector {
         guard d > 0, h > 1 else { throw OmniSIFTError("selector init: D = \(d) and H = \(h) must be positive (H >= 2)") }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         func uniform(_ shape: [Int], bound: Double) -> Tensor {
             let n = shape.reduce(1, *)
             var s = [Float](repeating: 0, count: n)
@@ -266,19 +266,4 @@ public struct VGASSelector: Sendable {
         let logits = hidden.linear(weight: p("score_head.2.weight"), bias: p("score_head.2.bias"))
         return logits.sigmoid().scalars
     }
-}
-
-/// SplitMix64: a small, fast, seedable generator for reproducible initialisation.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

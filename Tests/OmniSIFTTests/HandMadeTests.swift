@@ -20,7 +20,7 @@ struct HandMadeTests {
     }
 
     static func randomRows(_ n: Int, _ d: Int, seed: UInt64) -> [[Float]] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<n).map { _ in (0..<d).map { _ in Float(rng.nextUnit() * 2 - 1) } }
     }
 

@@ -1,19 +1,6 @@
 import Testing
 @testable import OmniTensor
 
-/// A small deterministic generator (SplitMix64) so every random test is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476C_E5E9_B7B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Reference bf16 rounding through Double arithmetic: choose the nearer of the two bf16 neighbours, the one with
 /// an even last mantissa bit on a tie. Independent of the bit trick under test.
 func referenceBF16(_ x: Float) -> UInt16 {

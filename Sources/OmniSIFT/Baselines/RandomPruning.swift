@@ -12,7 +12,7 @@ public struct RandomPruningCompressor: TokenCompressor {
     public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
         let clock = ContinuousClock.now
         let targets = BaselineRules.keptCounts(groups: input.groups, budget: budget)
-        var rng = BaselineRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var keep = [Bool](repeating: true, count: input.tokenCount)
         for (indices, t) in [(input.groups.videoIndices, targets.video), (input.groups.audioIndices, targets.audio)] {
             var pool = indices
@@ -25,18 +25,5 @@ public struct RandomPruningCompressor: TokenCompressor {
         }
         return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
                              timings: [StageTiming(stage: "random", milliseconds: millisecondsSince(clock))])
-    }
-}
-
-/// The SplitMix64 generator (Steele, Lea, Flood 2014): a small, fast, seedable generator.
-struct BaselineRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
