@@ -216,6 +216,29 @@ extension CompressionResult {
     }
 }
 
+/// A baseline that selects tokens frame by frame with one rule: over the video frames, then the same way over the
+/// audio cut into chunks treated as frames (`BaselineRules.audioChunks`). DyCoke, VidCom2 and DTD are such methods;
+/// they only say which positions of each frame they keep, and share `compress`.
+protocol FrameSelectingCompressor: TokenCompressor {
+    /// The kept positions (indices into each frame) of every frame, keeping `target` tokens over all frames.
+    func select(rows: EmbeddingRows, frames: [[Int]], target: Int) -> [[Int]]
+}
+
+extension FrameSelectingCompressor {
+    public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
+        let clock = ContinuousClock.now
+        let rows = EmbeddingRows(input.embeddings)
+        let targets = BaselineRules.keptCounts(groups: input.groups, budget: budget)
+        var keep = [Bool](repeating: true, count: input.tokenCount)
+        let videoFrames = input.groups.frames.map(\.tokenIndices)
+        applyFrameKeep(select(rows: rows, frames: videoFrames, target: targets.video), frames: videoFrames, to: &keep)
+        let chunks = BaselineRules.audioChunks(input.groups)
+        applyFrameKeep(select(rows: rows, frames: chunks, target: targets.audio), frames: chunks, to: &keep)
+        return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
+                             timings: [StageTiming(stage: name, milliseconds: millisecondsSince(clock))])
+    }
+}
+
 /// Sets `keep` for every token of `frames`: true exactly at the kept positions.
 func applyFrameKeep(_ kept: [[Int]], frames: [[Int]], to keep: inout [Bool]) {
     for (f, frame) in frames.enumerated() {

@@ -12,7 +12,7 @@ import OmniTensor
 ///
 /// Adaptation to audio: the same rule runs on the audio chunks (runs of audio tokens cut into 50-token pieces,
 /// see `BaselineRules`) as "frames", so token p of a chunk is compared with token p of the reference chunk.
-public struct DyCokeCompressor: TokenCompressor {
+public struct DyCokeCompressor: TokenCompressor, FrameSelectingCompressor {
     /// Frames per window (DyCoke: 4).
     public let window: Int
     public var name: String { "dycoke" }
@@ -20,19 +20,6 @@ public struct DyCokeCompressor: TokenCompressor {
     public init(window: Int = 4) throws {
         guard window >= 1 else { throw OmniSIFTError("DyCoke window = \(window) frames: must be >= 1") }
         self.window = window
-    }
-
-    public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
-        let clock = ContinuousClock.now
-        let rows = EmbeddingRows(input.embeddings)
-        let targets = BaselineRules.keptCounts(groups: input.groups, budget: budget)
-        var keep = [Bool](repeating: true, count: input.tokenCount)
-        let videoFrames = input.groups.frames.map(\.tokenIndices)
-        applyFrameKeep(select(rows: rows, frames: videoFrames, target: targets.video), frames: videoFrames, to: &keep)
-        let chunks = BaselineRules.audioChunks(input.groups)
-        applyFrameKeep(select(rows: rows, frames: chunks, target: targets.audio), frames: chunks, to: &keep)
-        return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
-                             timings: [StageTiming(stage: "dycoke", milliseconds: millisecondsSince(clock))])
     }
 
     /// Kept positions per frame.

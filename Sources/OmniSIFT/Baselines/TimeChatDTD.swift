@@ -9,7 +9,7 @@ import OmniTensor
 /// lower position). If the budget is below the heads alone, heads keep distributed counts by least similarity to
 /// their mean. With a fixed `threshold`, the budget is ignored: a non-head token is dropped when its similarity is
 /// above the threshold. Applied to video frames and, the same way, to audio chunks (see `BaselineRules`).
-public struct TimeChatDTDCompressor: TokenCompressor {
+public struct TimeChatDTDCompressor: TokenCompressor, FrameSelectingCompressor {
     /// Fixed cosine threshold; nil = chosen to meet the budget.
     public let threshold: Double?
     public var name: String { "dtd" }
@@ -19,19 +19,6 @@ public struct TimeChatDTDCompressor: TokenCompressor {
             throw OmniSIFTError("DTD threshold = \(t): a cosine similarity threshold must be in [-1, 1]")
         }
         self.threshold = threshold
-    }
-
-    public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
-        let clock = ContinuousClock.now
-        let rows = EmbeddingRows(input.embeddings)
-        let targets = BaselineRules.keptCounts(groups: input.groups, budget: budget)
-        var keep = [Bool](repeating: true, count: input.tokenCount)
-        let videoFrames = input.groups.frames.map(\.tokenIndices)
-        applyFrameKeep(select(rows: rows, frames: videoFrames, target: targets.video), frames: videoFrames, to: &keep)
-        let chunks = BaselineRules.audioChunks(input.groups)
-        applyFrameKeep(select(rows: rows, frames: chunks, target: targets.audio), frames: chunks, to: &keep)
-        return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
-                             timings: [StageTiming(stage: "dtd", milliseconds: millisecondsSince(clock))])
     }
 
     func select(rows: EmbeddingRows, frames: [[Int]], target: Int) -> [[Int]] {

@@ -9,7 +9,7 @@ import OmniTensor
 /// `Int(n_f · r_f)`; the counts are then made to sum to the target: +1 per frame in order of decreasing w while
 /// short (repeating), -1 in order of increasing w while over. Applied to video frames and, the same way, to
 /// audio chunks (see `BaselineRules`).
-public struct VidCom2Compressor: TokenCompressor {
+public struct VidCom2Compressor: TokenCompressor, FrameSelectingCompressor {
     /// Softmax temperature of the frame uniqueness.
     public let temperature: Double
     public var name: String { "vidcom2" }
@@ -19,19 +19,6 @@ public struct VidCom2Compressor: TokenCompressor {
             throw OmniSIFTError("VidCom2 temperature = \(temperature): must be a positive number")
         }
         self.temperature = temperature
-    }
-
-    public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
-        let clock = ContinuousClock.now
-        let rows = EmbeddingRows(input.embeddings)
-        let targets = BaselineRules.keptCounts(groups: input.groups, budget: budget)
-        var keep = [Bool](repeating: true, count: input.tokenCount)
-        let videoFrames = input.groups.frames.map(\.tokenIndices)
-        applyFrameKeep(select(rows: rows, frames: videoFrames, target: targets.video), frames: videoFrames, to: &keep)
-        let chunks = BaselineRules.audioChunks(input.groups)
-        applyFrameKeep(select(rows: rows, frames: chunks, target: targets.audio), frames: chunks, to: &keep)
-        return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
-                             timings: [StageTiming(stage: "vidcom2", milliseconds: millisecondsSince(clock))])
     }
 
     func select(rows: EmbeddingRows, frames: [[Int]], target: Int) -> [[Int]] {
