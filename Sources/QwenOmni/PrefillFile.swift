@@ -93,6 +93,11 @@ public struct PrefillFile: Sendable {
         public static let keepMask = "keep_mask"
         public static let audioScores = "audio_scores"
         public static let useAudioInVideo = "use_audio_in_video"
+        /// Every tensor name the format reads and writes; other tensors of a file are not carried by `PrefillFile`.
+        public static let tensors = [
+            inputIds, inputsEmbeds, positionIds, ropeDeltas, videoGridTHW, imageGridTHW, audioFeatureLengths,
+            videoSecondPerGrid, audioSaliency, labels, keepMask, audioScores,
+        ]
     }
 
     /// Reads and validates a prefill file. Throws `PrefillFileError` naming the file, the tensor and the numbers

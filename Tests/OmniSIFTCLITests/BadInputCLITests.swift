@@ -266,4 +266,29 @@ struct BadInputCLITests {
         let bf16 = try CLI.run(["compress", input, "-o", output, "--method", "none", "--embeddings-dtype", "bf16"])
         #expect(bf16.status == 0, "\(bf16.stderr)")
     }
+
+    @Test("positions -o IN on a file with non-prefill tensors is refused (they would be dropped); elsewhere it notes them")
+    func positionsKeepsForeignTensors() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try SyntheticScene.build(SyntheticSceneConfig(seconds: 2, hiddenSize: 8, seed: 1)).file
+        var w = SafeTensorsWriter(metadata: ["use_audio_in_video": "true"])
+        try w.add("input_ids", int64s: file.inputIds, shape: [file.inputIds.count])
+        try w.add("video_grid_thw", int64s: file.videoGrids.flatMap { $0.map(Int64.init) }, shape: [file.videoGrids.count, 3])
+        try w.add("video_second_per_grid", float32s: file.videoSecondsPerGrid, shape: [file.videoSecondsPerGrid.count])
+        try w.add("audio_feature_lengths", int64s: file.audioFeatureLengths.map(Int64.init), shape: [file.audioFeatureLengths.count])
+        try w.add("pixel_values_videos", float32s: [1, 2, 3, 4], shape: [2, 2])
+        let input = dir.appendingPathComponent("in.safetensors").path
+        try w.write(to: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let inPlace = try CLI.run(["positions", input, "-o", input])
+        #expect(Self.failedCleanly(inPlace), "\(inPlace.status)")
+        #expect(inPlace.stderr.contains("pixel_values_videos"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let elsewhere = try CLI.run(["positions", input, "-o", output])
+        #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
+        #expect(elsewhere.stderr.contains("note:") && elsewhere.stderr.contains("pixel_values_videos"))
+        #expect(try PrefillFile.read(path: output).positionIds != nil)
+    }
 }

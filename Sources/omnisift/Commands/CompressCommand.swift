@@ -169,6 +169,11 @@ struct CompressCommand: ParsableCommand {
             out.metadata["audio_scores_source"] = omni.audioScoreSource
         }
         try out.write(to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!)
+        let extras = try SafeTensorsFile(path: input).names.filter { !PrefillFile.Key.tensors.contains($0) }
+        if !extras.isEmpty {
+            FileHandle.standardError.write(Data(
+                "note: \(output) does not carry \(input)'s non-prefill tensors (their rows cannot be gathered): \(extras.joined(separator: ", "))\n".utf8))
+        }
 
         let report = CompressReport(result: result, compressMs: compressMs, plan: plan, input: input, output: output)
         if json {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QwenOmni
+import SafeTensors
 
 /// `omnisift positions IN -o OUT`: computes TMRoPE position ids and the rope delta of a prefill file.
 struct PositionsCommand: ParsableCommand {
@@ -54,6 +55,18 @@ struct PositionsCommand: ParsableCommand {
                 mismatch = Self.compare(stored: file, computed: r)
             }
             if let output {
+                // PrefillFile carries only the format's tensors: never drop others silently, and never by
+                // rewriting the input in place.
+                let extras = try SafeTensorsFile(path: input).names.filter { !PrefillFile.Key.tensors.contains($0) }
+                if !extras.isEmpty {
+                    if OutputPath.sameFile(output, input) {
+                        throw LayoutCommandError(
+                            "\(input): holds tensors that are not part of the prefill format (\(extras.joined(separator: ", "))); "
+                                + "rewriting it in place (-o \(output)) would drop them. Give another output path")
+                    }
+                    FileHandle.standardError.write(Data(
+                        "note: \(output) does not carry \(input)'s non-prefill tensors: \(extras.joined(separator: ", "))\n".utf8))
+                }
                 var out = file
                 out.positionIds = r.positionIds
                 out.ropeDeltas = [r.ropeDelta]
