@@ -291,4 +291,25 @@ struct BadInputCLITests {
         #expect(elsewhere.stderr.contains("note:") && elsewhere.stderr.contains("pixel_values_videos"))
         #expect(try PrefillFile.read(path: output).positionIds != nil)
     }
+
+    @Test("compress of a prompt with image tokens only keeps everything and says so")
+    func imageOnlyPrompt() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layout = dir.appendingPathComponent("layout.safetensors").path
+        let l = try CLI.run(["layout", "--image-grid", "1,4,4", "--text-before", "2", "-o", layout])
+        #expect(l.status == 0, "\(l.stderr)")
+        var file = try PrefillFile.read(path: layout)
+        file.embeddings = Tensor(shape: [file.count, 4], scalars: (0..<file.count * 4).map { Float($0 % 7) })
+        let input = dir.appendingPathComponent("in.safetensors").path
+        try file.write(to: input)
+        let output = dir.appendingPathComponent("out.safetensors").path
+        let out = try CLI.run(["compress", input, "-o", output, "--method", "random", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("nothing was compressed"))
+        #expect(try PrefillFile.read(path: output).inputIds == file.inputIds)
+        let keep = try CLI.run(["compress", input, "-o", output, "--method", "random", "--keep", "0.3"])
+        #expect(Self.failedCleanly(keep))
+        #expect(keep.stderr.contains("no audio or video"))
+    }
 }

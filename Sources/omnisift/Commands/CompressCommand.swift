@@ -158,6 +158,9 @@ struct CompressCommand: ParsableCommand {
             FileHandle.standardError.write(Data("note: \(input) has no audio_saliency; OmniZip used its fallback saliency (mean cosine similarity to the other audio tokens)\n".utf8))
         }
         let result = try compressor.compress(compressionInput, budget: budget)
+        if result.before.audioVideo == 0 {
+            FileHandle.standardError.write(Data("note: \(input) has no audio or video tokens: nothing was compressed (text, special and image tokens are always kept)\n".utf8))
+        }
         let elapsed = clock.duration(to: .now).components
         let compressMs = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
 
