@@ -39,9 +39,13 @@ public final class BLASBackend: @unchecked Sendable {
 
     private let sgemmFn: SgemmFn?
     private let sgemvFn: SgemvFn?
+    /// OpenBLAS's `openblas_set_num_threads`, when the library has it.
+    private let setThreadsFn: (@convention(c) (Int32) -> Void)?
+    private let threadLock = NSLock()
 
     private init(name: String, libraryPath: String?, coreName: String, chosen: Bool, threads: Int,
-                 config: String?, sgemm: SgemmFn?, sgemv: SgemvFn?) {
+                 config: String?, sgemm: SgemmFn?, sgemv: SgemvFn?,
+                 setThreads: (@convention(c) (Int32) -> Void)? = nil) {
         self.name = name
         self.libraryPath = libraryPath
         self.coreName = coreName
@@ -50,6 +54,25 @@ public final class BLASBackend: @unchecked Sendable {
         self.config = config
         self.sgemmFn = sgemm
         self.sgemvFn = sgemv
+        self.setThreadsFn = setThreads
+    }
+
+    /// Runs `body` with the library limited to `count` threads, then restores `threads`.
+    ///
+    /// For code that runs its own workers (e.g. `DispatchQueue.concurrentPerform` over attention heads), each calling
+    /// the BLAS: with 1 thread every call runs on its caller's thread, so the workers do not fight the library's own
+    /// threads for the cores. The limit is process-wide; calls are serialised by a lock, so do not nest them and do
+    /// not call BLAS from other threads that expect the full thread count meanwhile. Libraries without a thread
+    /// setter (Accelerate, reference BLAS) just run `body`.
+    public func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        guard let setThreadsFn, count != threads else { return try body() }
+        threadLock.lock()
+        setThreadsFn(Int32(max(1, count)))
+        defer {
+            setThreadsFn(Int32(threads))
+            threadLock.unlock()
+        }
+        return try body()
     }
 
     /// The process-wide backend, loaded on first use.
@@ -128,9 +151,11 @@ public final class BLASBackend: @unchecked Sendable {
                 if let p = unsafeBitCast(sym, to: F.self)() { config = String(cString: p) }
             }
             var actualThreads = threads
+            var setThreads: (@convention(c) (Int32) -> Void)?
             if let sym = dlsym(handle, "openblas_set_num_threads") {
                 typealias F = @convention(c) (Int32) -> Void
-                unsafeBitCast(sym, to: F.self)(Int32(threads))
+                setThreads = unsafeBitCast(sym, to: F.self)
+                setThreads!(Int32(threads))
             }
             if let sym = dlsym(handle, "openblas_get_num_threads") {
                 typealias F = @convention(c) () -> Int32
@@ -139,7 +164,8 @@ public final class BLASBackend: @unchecked Sendable {
             let isOpenBLAS = config != nil
             return BLASBackend(name: isOpenBLAS ? "openblas" : "blas", libraryPath: path,
                                coreName: isOpenBLAS ? core : "generic", chosen: chosen && isOpenBLAS,
-                               threads: isOpenBLAS ? actualThreads : 1, config: config, sgemm: sgemm, sgemv: sgemv)
+                               threads: isOpenBLAS ? actualThreads : 1, config: config, sgemm: sgemm, sgemv: sgemv,
+                               setThreads: isOpenBLAS ? setThreads : nil)
         }
         return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift (no BLAS found: install libopenblas0)",
                            chosen: false, threads: 1, config: nil, sgemm: nil, sgemv: nil)

@@ -377,69 +377,103 @@ public final class ThinkerModel: @unchecked Sendable {
 
     /// Causal grouped-query attention for `rows` queries whose sequence indices are `firstIndex ..< firstIndex +
     /// rows`; query i attends to cached tokens `0 ... firstIndex + i`. Blocked with an online softmax.
+    ///
+    /// The work items (kv head, query block) run in parallel, one per core, each with the BLAS limited to one thread
+    /// and its own scratch buffers: a worker's GEMMs and softmax run back to back on its core, instead of small
+    /// GEMMs split across cores with single-threaded softmax between them.
     private func attention(q: UnsafePointer<Float>, rows: Int, firstIndex: Int, layer: Int, cache: KVCache,
                            out: UnsafeMutablePointer<Float>, ws: Workspace) {
         let hd = config.headDim
-        let heads = config.numAttentionHeads
         let kvHeads = config.numKeyValueHeads
-        let group = heads / kvHeads
-        let qStride = heads * hd
         let bq = min(rows, ws.queryBlock)
-        let bk = ws.keyBlock
-        let (qb, s, acc, mx, sum) = (ws.qb, ws.scores, ws.acc, ws.rowMax, ws.rowSum)
-        let scale = 1 / Float(hd).squareRoot()
+        let blocks = (rows + bq - 1) / bq
+        let items = kvHeads * blocks
+        let workers = min(ws.workers, items)
         let cap = cache.capacity
-        let blas = BLASBackend.shared
         cache.keys[layer].withUnsafeBufferPointer { kAll in
             cache.values[layer].withUnsafeBufferPointer { vAll in
-                for g in 0..<kvHeads {
-                    let kHead = kAll.baseAddress! + g * cap * hd
-                    let vHead = vAll.baseAddress! + g * cap * hd
-                    var i0 = 0
-                    while i0 < rows {
-                        let nq = min(bq, rows - i0)
-                        let m = group * nq
-                        // Gather the block's queries of the `group` heads sharing kv head g: row gg·nq + i.
-                        for gg in 0..<group {
-                            let head = g * group + gg
-                            for i in 0..<nq {
-                                (qb + (gg * nq + i) * hd).update(from: q + (i0 + i) * qStride + head * hd, count: hd)
-                            }
+                let (kBase, vBase) = (kAll.baseAddress!, vAll.baseAddress!)
+                if workers <= 1 {
+                    for item in 0..<items {
+                        attentionBlock(item: item, blocks: blocks, bq: bq, q: q, rows: rows, firstIndex: firstIndex,
+                                       keys: kBase, values: vBase, capacity: cap, out: out, ws: ws, worker: 0)
+                    }
+                    return
+                }
+                // Later query blocks see more keys: hand out the costliest items first, to whichever worker is free.
+                let next = WorkCounter()
+                let args = UnsafeSendableBox((q, out, kBase, vBase))
+                BLASBackend.shared.withThreads(1) {
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        let (q, out, kBase, vBase) = args.value
+                        while true {
+                            let t = next.take()
+                            if t >= items { break }
+                            // Order: last query block of every kv head first.
+                            let item = (t % kvHeads) * blocks + (blocks - 1 - t / kvHeads)
+                            attentionBlock(item: item, blocks: blocks, bq: bq, q: q, rows: rows,
+                                           firstIndex: firstIndex, keys: kBase, values: vBase, capacity: cap, out: out,
+                                           ws: ws, worker: w)
                         }
-                        acc.update(repeating: 0, count: m * hd)
-                        mx.update(repeating: -Float.infinity, count: m)
-                        sum.update(repeating: 0, count: m)
-                        let keyEnd = firstIndex + i0 + nq  // exclusive
-                        var kb = 0
-                        while kb < keyEnd {
-                            let nk = min(bk, keyEnd - kb)
-                            blas.sgemm(transA: false, transB: true, m: m, n: nk, k: hd, alpha: scale, a: qb, lda: hd,
-                                       b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
-                            let firstQuery = firstIndex + i0
-                            parallelRanges(m, minChunk: 64) { rows in
-                                for r in rows {
-                                    let qi = firstQuery + r % nq
-                                    onlineSoftmaxRow(s + r * nk, count: nk, valid: min(nk, qi - kb + 1),
-                                                     max: mx + r, sum: sum + r, acc: acc + r * hd, accCount: hd)
-                                }
-                            }
-                            blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
-                                       b: vHead + kb * hd, ldb: hd, beta: 1, c: acc, ldc: hd)
-                            kb += nk
-                        }
-                        for gg in 0..<group {
-                            let head = g * group + gg
-                            for i in 0..<nq {
-                                let r = gg * nq + i
-                                let inv = 1 / sum[r]
-                                let dst = out + (i0 + i) * qStride + head * hd
-                                let src = acc + r * hd
-                                for c in 0..<hd { dst[c] = src[c] * inv }
-                            }
-                        }
-                        i0 += nq
                     }
                 }
+            }
+        }
+    }
+
+    /// One work item of `attention`: query block `item % blocks` of the `group` query heads sharing kv head
+    /// `item / blocks`, against every key it may see, using worker `worker`'s scratch buffers.
+    private func attentionBlock(item: Int, blocks: Int, bq: Int, q: UnsafePointer<Float>, rows: Int, firstIndex: Int,
+                                keys: UnsafePointer<Float>, values: UnsafePointer<Float>, capacity cap: Int,
+                                out: UnsafeMutablePointer<Float>, ws: Workspace, worker: Int) {
+        let hd = config.headDim
+        let heads = config.numAttentionHeads
+        let group = heads / config.numKeyValueHeads
+        let qStride = heads * hd
+        let bk = ws.keyBlock
+        let (qb, s, acc, mx, sum) = ws.attentionBuffers(worker)
+        let scale = 1 / Float(hd).squareRoot()
+        let blas = BLASBackend.shared
+        let g = item / blocks
+        let i0 = (item % blocks) * bq
+        let kHead = keys + g * cap * hd
+        let vHead = values + g * cap * hd
+        let nq = min(bq, rows - i0)
+        let m = group * nq
+        // Gather the block's queries of the `group` heads sharing kv head g: row gg·nq + i.
+        for gg in 0..<group {
+            let head = g * group + gg
+            for i in 0..<nq {
+                (qb + (gg * nq + i) * hd).update(from: q + (i0 + i) * qStride + head * hd, count: hd)
+            }
+        }
+        acc.update(repeating: 0, count: m * hd)
+        mx.update(repeating: -Float.infinity, count: m)
+        sum.update(repeating: 0, count: m)
+        let keyEnd = firstIndex + i0 + nq  // exclusive
+        let firstQuery = firstIndex + i0
+        var kb = 0
+        while kb < keyEnd {
+            let nk = min(bk, keyEnd - kb)
+            blas.sgemm(transA: false, transB: true, m: m, n: nk, k: hd, alpha: scale, a: qb, lda: hd,
+                       b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
+            for r in 0..<m {
+                let qi = firstQuery + r % nq
+                onlineSoftmaxRow(s + r * nk, count: nk, valid: min(nk, qi - kb + 1),
+                                 max: mx + r, sum: sum + r, acc: acc + r * hd, accCount: hd)
+            }
+            blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
+                       b: vHead + kb * hd, ldb: hd, beta: 1, c: acc, ldc: hd)
+            kb += nk
+        }
+        for gg in 0..<group {
+            let head = g * group + gg
+            for i in 0..<nq {
+                let r = gg * nq + i
+                let inv = 1 / sum[r]
+                let dst = out + (i0 + i) * qStride + head * hd
+                let src = acc + r * hd
+                for c in 0..<hd { dst[c] = src[c] * inv }
             }
         }
     }
@@ -447,11 +481,15 @@ public final class ThinkerModel: @unchecked Sendable {
 
 // MARK: - Kernels
 
-/// Scratch buffers of one forward pass, sized for a chunk of rows and one attention block; reused by every layer.
-final class Workspace {
+/// Scratch buffers of one forward pass, sized for a chunk of rows and, per attention worker, one attention block;
+/// reused by every layer.
+final class Workspace: @unchecked Sendable {
     let h, q, k, v, attn, gate, up: UnsafeMutablePointer<Float>
     let qb, scores, acc, rowMax, rowSum: UnsafeMutablePointer<Float>
     let queryBlock, keyBlock: Int
+    /// Attention workers (the BLAS thread count), each with its own slice of the attention buffers.
+    let workers: Int
+    private let mRows, headDim: Int
 
     init(config c: ThinkerTextConfig, chunk: Int, queryBlock: Int, keyBlock: Int) {
         let qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
@@ -463,17 +501,39 @@ final class Workspace {
         attn = buffer(chunk * qDim)
         gate = buffer(chunk * c.intermediateSize)
         up = buffer(chunk * c.intermediateSize)
-        let mRows = c.groupSize * queryBlock
-        qb = buffer(mRows * c.headDim)
-        scores = buffer(mRows * keyBlock)
-        acc = buffer(mRows * c.headDim)
-        rowMax = buffer(mRows)
-        rowSum = buffer(mRows)
+        workers = max(1, BLASBackend.shared.threads)
+        mRows = c.groupSize * queryBlock
+        headDim = c.headDim
+        qb = buffer(workers * mRows * c.headDim)
+        scores = buffer(workers * mRows * keyBlock)
+        acc = buffer(workers * mRows * c.headDim)
+        rowMax = buffer(workers * mRows)
+        rowSum = buffer(workers * mRows)
         self.queryBlock = queryBlock
         self.keyBlock = keyBlock
     }
 
+    /// Worker `w`'s query block, scores, accumulator, running max and running sum.
+    func attentionBuffers(_ w: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>) {
+        (qb + w * mRows * headDim, scores + w * mRows * keyBlock, acc + w * mRows * headDim, rowMax + w * mRows,
+         rowSum + w * mRows)
+    }
+
     deinit { [h, q, k, v, attn, gate, up, qb, scores, acc, rowMax, rowSum].forEach { $0.deallocate() } }
+}
+
+/// A shared counter that hands out work item numbers 0, 1, 2, ... to parallel workers.
+final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func take() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
 }
 
 /// One row of a blocked online softmax. `row` holds `count` scaled scores of which the first `valid` are allowed
