@@ -145,8 +145,10 @@ struct RenderCommand: ParsableCommand {
         let heading = title ?? {
             var parts = ["KEEP MASK"]
             if let m = meta["method"] { parts.append(m) }
-            if let r = meta["rho_video"] { parts.append("RHO V \(r)") }
-            if let r = meta["rho_audio"] { parts.append("RHO A \(r)") }
+            // Ratios as written in the metadata may carry many digits (a planned ratio); three are enough here.
+            func short(_ s: String) -> String { Double(s).map { String(format: "%.3g", $0) } ?? s }
+            if let r = meta["rho_video"] { parts.append("RHO V \(short(r))") }
+            if let r = meta["rho_audio"] { parts.append("RHO A \(short(r))") }
             if scores == nil { parts.append("(NO AUDIO SCORES IN FILE)") }
             return parts.joined(separator: "  ")
         }()
