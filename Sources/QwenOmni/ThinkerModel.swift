@@ -256,6 +256,17 @@ public final class ThinkerModel: @unchecked Sendable {
         if full < n {
             throw ThinkerError("uncompressed prompt length \(full) is shorter than the \(n) prefilled tokens")
         }
+        // Positions are int32-sized in the model; the reservation must fit in memory. Both come from user data.
+        let positionLimit = Int64(Int32.max)
+        if ropeDelta == Int64.min || abs(ropeDelta) > positionLimit || reserve > Int(positionLimit)
+            || Int64(full) + Int64(max(reserve, 0)) > positionLimit - abs(ropeDelta) {
+            throw ThinkerError("rope delta \(ropeDelta) with \(full) prompt + \(reserve) new tokens leaves the position "
+                               + "range ±\(positionLimit)")
+        }
+        let (slots, overflow) = (n + max(reserve, 0)).multipliedReportingOverflow(by: config.numHiddenLayers)
+        if overflow || slots > 1 << 40 {
+            throw ThinkerError("a KV cache for \(n) + \(reserve) tokens x \(config.numHiddenLayers) layers is too large")
+        }
         var state = makeState(ropeDelta: ropeDelta, capacity: n + max(reserve, 0))
         let t0 = DispatchTime.now().uptimeNanoseconds
         let hidden = try forward(embeddings: embeddings, positions: positions, state: &state)

@@ -238,6 +238,17 @@ import Testing
             try model.forward(embeddings: Tensor.zeros([3, 64]), positions: PositionIds(sequential: 4), state: &state)
         }
         #expect(throws: ThinkerError.self) { try model.embed([256]) }
+        // Positions that would leave the int32 range while decoding, and absurd reservations, are errors up front
+        // (not an overflow trap or an allocation failure mid-way).
+        let e = Tensor.zeros([3, 64])
+        #expect(throws: ThinkerError.self) {
+            try model.prefill(embeddings: e, positions: PositionIds(sequential: 3), ropeDelta: Int64.max)
+        }
+        #expect(throws: ThinkerError.self) {
+            try model.prefill(embeddings: e, positions: PositionIds(sequential: 3), ropeDelta: 0, reserve: Int.max - 1)
+        }
+        let ok = try model.prefill(embeddings: e, positions: PositionIds(sequential: 3), ropeDelta: -2, reserve: 4)
+        #expect(ok.state.nextPosition == 1)
     }
 
     // MARK: - Kernels and memory plan

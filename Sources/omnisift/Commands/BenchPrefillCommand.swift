@@ -99,6 +99,10 @@ struct BenchPrefillCommand: ParsableCommand {
         if layers < 1 || repetitions < 1 || warmup < 0 {
             throw ValidationError("--layers and --repetitions must be >= 1, --warmup >= 0")
         }
+        // Times are reported per layer; more layers than the real models have (36 for 3B) only make a run longer.
+        if layers > 36 {
+            throw ValidationError("--layers \(layers): at most 36 (the 3B model's depth; times are per layer)")
+        }
         if storage != "float32" && storage != "bf16" { throw ValidationError("--storage must be float32 or bf16") }
         for (name, v) in [("--query-block", queryBlock), ("--key-block", keyBlock), ("--chunk-rows", chunkRows)] {
             if let v, v < 1 { throw ValidationError("\(name) \(v) must be >= 1") }
