@@ -34,7 +34,7 @@ struct ForwardCommand: ParsableCommand {
     var last = false
 
     @Option(help: "Weight storage: auto, float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
-    var storage: String = "auto"
+    var storage: ThinkerWeightStorage = .auto
 
     @Flag(help: "Print a JSON report.")
     var json = false
@@ -42,15 +42,9 @@ struct ForwardCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
-    func validate() throws {
-        if ThinkerWeightStorage(rawValue: storage) == nil {
-            throw ValidationError("--storage '\(storage)' must be one of: auto, float32, bf16")
-        }
-    }
-
     func run() throws {
         try OutputPath.requireDistinct(output: output, input: input, writes: "logits and hidden states")
-        let loaded = try ThinkerCLI.loadModel(path: model, storage: ThinkerWeightStorage(rawValue: storage)!,
+        let loaded = try ThinkerCLI.loadModel(path: model, storage: storage,
                                               quiet: quiet || json)
         let file = try PrefillFile.read(path: input)
         let prompt = try ThinkerCLI.prompt(from: file, path: input, model: loaded.model, config: loaded.config.thinker)
@@ -91,6 +85,9 @@ struct ForwardCommand: ParsableCommand {
 }
 
 /// Shared pieces of the thinker commands (`forward`, `generate`).
+/// `--storage auto|float32|bf16`, parsed (and its bad values reported) by the argument parser.
+extension ThinkerWeightStorage: ExpressibleByArgument {}
+
 enum ThinkerCLI {
     struct Loaded {
         let model: ThinkerModel
