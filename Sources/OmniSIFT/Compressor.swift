@@ -218,11 +218,3 @@ func firstNonFinite(_ values: [Float]) -> Int? {
     }
     return found ? values.firstIndex(where: { !$0.isFinite }) : nil
 }
-
-extension Duration {
-    /// The duration in milliseconds, as a Double.
-    var milliseconds: Double {
-        let c = components
-        return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
-    }
-}

@@ -249,6 +249,5 @@ func applyFrameKeep(_ kept: [[Int]], frames: [[Int]], to keep: inout [Bool]) {
 
 /// Milliseconds since `start`.
 func millisecondsSince(_ start: ContinuousClock.Instant) -> Double {
-    let c = start.duration(to: .now).components
-    return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+    start.duration(to: .now).milliseconds
 }

@@ -161,8 +161,7 @@ struct CompressCommand: ParsableCommand {
         if result.before.audioVideo == 0 {
             FileHandle.standardError.write(Data("note: \(input) has no audio or video tokens: nothing was compressed (text, special and image tokens are always kept)\n".utf8))
         }
-        let elapsed = clock.duration(to: .now).components
-        let compressMs = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        let compressMs = clock.duration(to: .now).milliseconds
 
         var out = result.prefillFile(original: file)
         out.metadata["compress_ms"] = String(format: "%.3f", compressMs)

@@ -73,10 +73,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let wall = ContinuousClock.now
         let progress = ProgressDisplay.reporter(quiet: quiet, json: json)
-        func ms(since t: ContinuousClock.Instant) -> Double {
-            let c = t.duration(to: .now).components
-            return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
-        }
+        func ms(since t: ContinuousClock.Instant) -> Double { t.duration(to: .now).milliseconds }
 
         // Scene.
         progress.begin("building the synthetic scene", total: nil, unit: "it")

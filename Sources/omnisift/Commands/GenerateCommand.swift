@@ -141,8 +141,7 @@ struct GenerateCommand: ParsableCommand {
                 budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
             }
             let result = try compressor.compress(cInput, budget: budget)
-            let d = clock.duration(to: .now).components
-            compressMs = Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15
+            compressMs = clock.duration(to: .now).milliseconds
             prompt.embeddings = result.embeddings
             prompt.positions = result.positionIds
             // rope delta and the uncompressed length stay those of the original prompt (SPEC 2.2).

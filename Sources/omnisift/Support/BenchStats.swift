@@ -1,4 +1,5 @@
 import Foundation
+import OmniTensor
 
 /// Timing statistics of a benchmark, in milliseconds: mean, sample standard deviation (n - 1; 0 for a single
 /// run), minimum and maximum over `count` timed runs (warm-up runs excluded). The raw samples are kept so
@@ -68,9 +69,7 @@ func measure(repetitions: Int, warmup: Int = 1, _ body: () throws -> Void) rethr
     for _ in 0..<Swift.max(1, repetitions) {
         let start = clock.now
         try body()
-        let elapsed = start.duration(to: clock.now)
-        let (seconds, attoseconds) = elapsed.components
-        samples.append(Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        samples.append(start.duration(to: clock.now).milliseconds)
     }
     return BenchStats(samples: samples)
 }
