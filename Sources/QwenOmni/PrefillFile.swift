@@ -170,31 +170,24 @@ public struct PrefillFile: Sendable {
         }
         p.videoGrids = try grids(Key.videoGridTHW)
         p.imageGrids = try grids(Key.imageGridTHW)
-        if f.contains(Key.audioFeatureLengths) {
-            try requireInt(Key.audioFeatureLengths)
-            _ = try squeezed(Key.audioFeatureLengths, rank: 1)
-            p.audioFeatureLengths = try f.int64s(Key.audioFeatureLengths).map { Int($0) }
+        /// An optional 1-D side tensor (a leading batch dimension of 1 is accepted), nil when absent.
+        func optionalInts(_ name: String) throws -> [Int64]? {
+            guard f.contains(name) else { return nil }
+            try requireInt(name)
+            _ = try squeezed(name, rank: 1)
+            return try f.int64s(name)
         }
-        if f.contains(Key.videoSecondPerGrid) {
-            try requireFloat(Key.videoSecondPerGrid)
-            _ = try squeezed(Key.videoSecondPerGrid, rank: 1)
-            p.videoSecondsPerGrid = try f.float32s(Key.videoSecondPerGrid)
+        func optionalFloats(_ name: String) throws -> [Float]? {
+            guard f.contains(name) else { return nil }
+            try requireFloat(name)
+            _ = try squeezed(name, rank: 1)
+            return try f.float32s(name)
         }
-        if f.contains(Key.audioSaliency) {
-            try requireFloat(Key.audioSaliency)
-            _ = try squeezed(Key.audioSaliency, rank: 1)
-            p.audioSaliency = try f.float32s(Key.audioSaliency)
-        }
-        if f.contains(Key.labels) {
-            try requireInt(Key.labels)
-            _ = try squeezed(Key.labels, rank: 1)
-            p.labels = try f.int64s(Key.labels)
-        }
-        if f.contains(Key.audioScores) {
-            try requireFloat(Key.audioScores)
-            _ = try squeezed(Key.audioScores, rank: 1)
-            p.audioScores = try f.float32s(Key.audioScores)
-        }
+        if let v = try optionalInts(Key.audioFeatureLengths) { p.audioFeatureLengths = v.map { Int($0) } }
+        if let v = try optionalFloats(Key.videoSecondPerGrid) { p.videoSecondsPerGrid = v }
+        p.audioSaliency = try optionalFloats(Key.audioSaliency)
+        p.labels = try optionalInts(Key.labels)
+        p.audioScores = try optionalFloats(Key.audioScores)
         if let e = f.entry(Key.keepMask) {
             guard e.dtype == .u8 || e.dtype == .bool else {
                 throw fail("'keep_mask' has dtype \(e.dtype.rawValue); expected U8 (or BOOL)")
