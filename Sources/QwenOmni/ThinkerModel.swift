@@ -394,7 +394,6 @@ public final class ThinkerModel: @unchecked Sendable {
     /// GEMMs split across cores with single-threaded softmax between them.
     private func attention(q: UnsafePointer<Float>, rows: Int, firstIndex: Int, layer: Int, cache: KVCache,
                            out: UnsafeMutablePointer<Float>, ws: Workspace) {
-        let hd = config.headDim
         let kvHeads = config.numKeyValueHeads
         let bq = min(rows, ws.queryBlock)
         let blocks = (rows + bq - 1) / bq
