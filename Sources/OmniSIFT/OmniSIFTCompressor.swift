@@ -44,10 +44,10 @@ public struct OmniSIFTCompressor: TokenCompressor {
         let workers = min(max(1, BLASBackend.shared.threads), groups.count)
         if workers > 1 {
             prunings.withUnsafeMutableBufferPointer { out in
-                let base = UncheckedPointer(out.baseAddress!)
+                let base = UnsafeSendableBox(out.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     for g in stride(from: w, to: groups.count, by: workers) {
-                        (base.pointer + g).pointee = STVP.prune(group: groups[g], embeddings: input.embeddings,
+                        (base.value + g).pointee = STVP.prune(group: groups[g], embeddings: input.embeddings,
                                                         rhoVideo: budget.rhoVideo)
                     }
                 }
@@ -116,10 +116,4 @@ public struct OmniSIFTCompressor: TokenCompressor {
         return CompressionResult(method: name, input: input, budget: budget, keepMask: keep, groups: details,
                                  timings: timings)
     }
-}
-
-/// A pointer handed to worker threads that write disjoint elements.
-struct UncheckedPointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }

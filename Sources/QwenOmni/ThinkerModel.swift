@@ -605,12 +605,6 @@ func parallelRanges(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform`, whose workers touch disjoint data.
-struct UnsafeSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
 func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
                  out: UnsafeMutablePointer<Float>) {
