@@ -15,9 +15,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // Hand-written C kernels (AVX-512, AMX) chosen at run time, with portable versions: bf16 conversion and
+        // GEMM, reductions, the attention's online softmax.
+        .target(name: "CPUKernels"),
         // Row-major Float32 tensors, BLAS (OpenBLAS loaded at run time on Linux, Accelerate on macOS), dtypes.
         .target(
             name: "OmniTensor",
+            dependencies: ["CPUKernels"],
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         // Memory-mapped safetensors reader / writer, sharded checkpoints.

@@ -1,0 +1,16 @@
+// Shared by the kernel files; not part of the public headers.
+#ifndef CK_INTERNAL_H
+#define CK_INTERNAL_H
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define CK_X86 1
+#include <immintrin.h>
+// Functions compiled for AVX-512 (F, BW, VL, DQ) whatever the target-wide flags; call only after ck_has_avx512().
+#define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+// The same plus AVX512-BF16 conversions and AMX tiles; call only after ck_has_amx_bf16().
+#define CK_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
+#else
+#define CK_X86 0
+#endif
+
+#endif

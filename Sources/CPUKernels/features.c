@@ -1,0 +1,83 @@
+#include "ck_features.h"
+#include "ck_internal.h"
+
+#include <stdatomic.h>
+
+#if CK_X86
+#include <cpuid.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#endif
+
+static atomic_int fast_paths_enabled = 1;
+
+void ck_set_fast_paths_enabled(int enabled) { atomic_store(&fast_paths_enabled, enabled ? 1 : 0); }
+
+#if CK_X86
+static unsigned long long read_xcr0(void) {
+    unsigned int eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+static int detect_avx512(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned long long xcr0 = read_xcr0();
+    // SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS.
+    if ((xcr0 & 0xE6) != 0xE6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const unsigned int f = 1u << 16, dq = 1u << 17, bw = 1u << 30, vl = 1u << 31;
+    return (b & f) && (b & dq) && (b & bw) && (b & vl);
+}
+
+static int detect_amx_bf16(void) {
+    if (!detect_avx512()) return 0;
+    unsigned int a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const unsigned int amx_bf16 = 1u << 22, amx_tile = 1u << 24;
+    if (!(d & amx_bf16) || !(d & amx_tile)) return 0;
+#if defined(__linux__)
+    // The kernel hands out the 8 KiB tile state only on request (Linux 5.16+).
+    const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    if (syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) != 0) return 0;
+    // XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA).
+    return (read_xcr0() & (3ull << 17)) == (3ull << 17);
+#else
+    return 0;
+#endif
+}
+#endif
+
+// -1: not yet detected.
+static atomic_int avx512_state = -1;
+static atomic_int amx_state = -1;
+
+int ck_has_avx512(void) {
+    if (!atomic_load(&fast_paths_enabled)) return 0;
+    int s = atomic_load(&avx512_state);
+    if (s < 0) {
+#if CK_X86
+        s = detect_avx512();
+#else
+        s = 0;
+#endif
+        atomic_store(&avx512_state, s);
+    }
+    return s;
+}
+
+int ck_has_amx_bf16(void) {
+    if (!atomic_load(&fast_paths_enabled)) return 0;
+    int s = atomic_load(&amx_state);
+    if (s < 0) {
+#if CK_X86
+        s = detect_amx_bf16();
+#else
+        s = 0;
+#endif
+        atomic_store(&amx_state, s);
+    }
+    return s;
+}

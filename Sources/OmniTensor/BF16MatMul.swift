@@ -1,0 +1,151 @@
+import CPUKernels
+
+/// Matrix products with bf16 operands and Float32 accumulation, as a bf16 model's GEMMs compute them.
+///
+/// Numerics are defined as: round both operands to the nearest bf16 (ties to even), multiply in Float32 (a product
+/// of two bf16 numbers is exact), accumulate in Float32. Where the CPU has AMX (`BF16Weight.usesAMX`) the tiles
+/// compute it directly; elsewhere the rounded operands go through the Float32 BLAS. The two agree up to summation
+/// order. For operands that already are bf16 values (a bf16 checkpoint, embeddings from a bf16 model) the rounding
+/// changes nothing, so the product equals the Float32 one up to summation order.
+public struct BF16Weight: Sendable {
+    /// Output features (rows of the PyTorch Linear weight).
+    public let outFeatures: Int
+    /// Input features (columns of the PyTorch Linear weight).
+    public let inFeatures: Int
+    /// Whether products run on AMX tiles (else: rounded Float32 operands through BLAS).
+    public let usesAMX: Bool
+    /// AMX tile order (see `ck_pack_bf16_weight`) when `usesAMX`; else empty.
+    private let packed: [UInt16]
+    /// The weight rounded to bf16, kept as Float32, when not `usesAMX`.
+    private let rounded: Tensor?
+
+    /// Prepares `weight` [out, in] (PyTorch Linear layout). `useAMX: false` forces the portable path (tests).
+    public init(_ weight: Tensor, useAMX: Bool = BF16Weight.amxAvailable) {
+        precondition(weight.rank == 2, "BF16Weight: a rank-2 [out, in] weight is needed, got shape \(weight.shape)")
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        outFeatures = n
+        inFeatures = k
+        usesAMX = useAMX && BF16Weight.amxAvailable
+        if usesAMX {
+            let count = ck_packed_bf16_count(n, k)
+            packed = weight.withUnsafeBufferPointer { w in
+                [UInt16](unsafeUninitializedCapacity: count) { buf, initialized in
+                    ck_pack_bf16_weight(w.baseAddress, n, k, buf.baseAddress)
+                    initialized = count
+                }
+            }
+            rounded = nil
+        } else {
+            packed = []
+            rounded = weight.roundedToBF16()
+        }
+    }
+
+    /// Whether this process can use AMX bf16 tiles (CPU support and, on Linux, the kernel's permission).
+    public static var amxAvailable: Bool { ck_has_amx_bf16() != 0 }
+
+    /// Switches the hand-written AVX-512 / AMX kernels off (`false`) or on for the whole process; the portable
+    /// versions give the same results up to summation order. For tests and benchmarks.
+    public static func setFastKernelsEnabled(_ enabled: Bool) { ck_set_fast_paths_enabled(enabled ? 1 : 0) }
+
+    private static func roundUp32(_ x: Int) -> Int { (x + 31) / 32 * 32 }
+
+    /// `source[rows] · weightᵀ + bias` with bf16 operands: row r of the result is row `rows[r]` of `source` (all rows
+    /// in order when `rows` is nil), projected. `source` is rank 2 with `inFeatures` columns; the result is
+    /// [rows, outFeatures]. The row gather is fused into the bf16 conversion (no Float32 copy of the rows).
+    public func apply(to source: Tensor, rows: [Int]? = nil, bias: Tensor? = nil) -> Tensor {
+        precondition(source.rank == 2 && source.cols == inFeatures,
+                     "BF16Weight: input of shape \(source.shape) for a weight of \(inFeatures) inputs")
+        precondition(bias == nil || bias!.count == outFeatures,
+                     "BF16Weight: bias of \(bias!.count) entries for \(outFeatures) outputs")
+        let m = rows?.count ?? source.rows
+        if let rows {
+            for i in rows {
+                precondition(i >= 0 && i < source.rows, "BF16Weight: row \(i) out of range for \(source.rows) rows")
+            }
+        }
+        var out: Tensor
+        if usesAMX {
+            out = amxProduct(source, rows: rows, m: m)
+        } else {
+            let a = (rows.map { source.gatherRows($0) } ?? source).roundedToBF16()
+            out = Tensor.matmul(a, rounded!, transposeB: true)
+        }
+        if let bias { out.addRowVectorInPlace(bias) }
+        return out
+    }
+
+    private func amxProduct(_ source: Tensor, rows: [Int]?, m: Int) -> Tensor {
+        let n = outFeatures, k = inFeatures
+        let np = Self.roundUp32(n), kp = Self.roundUp32(k)
+        guard m > 0 else { return Tensor.zeros([0, n]) }
+        let rowIndices = rows.map { $0.map(Int64.init) }
+        // One contiguous block of 32-row tiles per worker: convert its rows, then multiply them.
+        let blocks = (m + 31) / 32
+        var c = Tensor.build(shape: [m, np]) { cBase, _ in
+            let abuf = UnsafeMutablePointer<UInt16>.allocate(capacity: m * kp)
+            defer { abuf.deallocate() }
+            let args = UnsafeSendableBox((cBase, abuf))
+            source.withUnsafeBufferPointer { src in
+                packed.withUnsafeBufferPointer { bp in
+                    withOptionalInt64Pointer(rowIndices) { idx in
+                        let ptrs = UnsafeSendableBox((src.baseAddress!, bp.baseAddress!, idx))
+                        parallelRanges(blocks, minChunk: 1) { range in
+                            let (cBase, abuf) = args.value
+                            let (s, b, idx) = ptrs.value
+                            let r0 = range.lowerBound * 32, r1 = min(m, range.upperBound * 32)
+                            // Without indices, the block's rows start at row r0 of the source.
+                            let first = idx == nil ? s + r0 * k : s
+                            ck_f32_rows_to_bf16(first, k, idx.map { $0 + r0 }, r1 - r0, k, abuf + r0 * kp, kp)
+                            ck_amx_gemm_bf16(abuf + r0 * kp, kp, r1 - r0, kp, b, np, cBase + r0 * np, np)
+                        }
+                    }
+                }
+            }
+        }
+        if np != n { c = c.sliceColumns(0..<n) }
+        return c
+    }
+}
+
+/// Calls `body` with a pointer to `values` (nil when `values` is nil).
+private func withOptionalInt64Pointer<R>(_ values: [Int64]?, _ body: (UnsafePointer<Int64>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+extension Tensor {
+    /// Adds `v` (one entry per column) to every row of a rank-2 tensor, in place.
+    mutating func addRowVectorInPlace(_ v: Tensor) {
+        let c = cols
+        precondition(v.count == c, "addRowVector: \(v.count) entries for \(c) columns")
+        let r = rows
+        v.withUnsafeBufferPointer { pv in
+            withUnsafeMutableBufferPointer { d in
+                for i in 0..<r {
+                    let row = d.baseAddress! + i * c
+                    for j in 0..<c { row[j] += pv[j] }
+                }
+            }
+        }
+    }
+
+    /// Columns `range` of a rank-2 tensor, as a copy.
+    func sliceColumns(_ range: Range<Int>) -> Tensor {
+        let c = cols, r = rows, w = range.count
+        return withUnsafeBufferPointer { src in
+            Tensor.build(shape: [r, w]) { dst, _ in
+                for i in 0..<r { (dst + i * w).update(from: src.baseAddress! + i * c + range.lowerBound, count: w) }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Every scalar rounded to the nearest bf16 value (ties to even; NaN stays NaN), kept as Float32.
+    public func roundedToBF16() -> Tensor {
+        var r = self
+        r.withUnsafeMutableBufferPointer { ck_round_to_bf16($0.baseAddress, $0.count) }
+        return r
+    }
+}

@@ -1,0 +1,83 @@
+import Testing
+@testable import OmniTensor
+
+/// bf16 products: rounding to nearest even, and the AMX and portable paths against a Double reference on the
+/// rounded operands.
+@Suite struct BF16MatMulTests {
+    /// Round to nearest even on the bit pattern, computed independently of the C kernel.
+    static func referenceRound(_ x: Float) -> Float {
+        if x.isNaN { return x }
+        let u = x.bitPattern
+        let lower = u & 0xFFFF
+        var upper = u >> 16
+        if lower > 0x8000 || (lower == 0x8000 && upper & 1 == 1) { upper += 1 }
+        return Float(bitPattern: upper << 16)
+    }
+
+    @Test func roundingIsNearestEvenAndKeepsSpecialValues() {
+        var values: [Float] = [0, -0, 1, -1, 1.00390625, 1.01171875, 1.0078125, 3.14159, -2.71828, 1e-40, -1e-39,
+                               Float.greatestFiniteMagnitude, .infinity, -.infinity, 65504, 1e30, 0.1]
+        var rng = SeededGenerator(seed: 7)
+        for _ in 0..<1000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
+        let rounded = Tensor(shape: [values.count], scalars: values).roundedToBF16().scalars
+        for (x, r) in zip(values, rounded) {
+            if x.isNaN {
+                #expect(r.isNaN && r.sign == x.sign)
+            } else {
+                #expect(r.bitPattern == Self.referenceRound(x).bitPattern, "rounding \(x) (0x\(String(x.bitPattern, radix: 16)))")
+            }
+        }
+        // Ties: 1 + 2^-8 lies halfway between 1 and 1 + 2^-7 and goes to the even one (1); 1 + 3·2^-8 goes up.
+        #expect(rounded[4] == 1)
+        #expect(rounded[5] == 1.015625)
+    }
+
+    static func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, scalars: (0..<n).map { _ in Float(rng.nextUnit() * 2 - 1) })
+    }
+
+    /// Double-precision product of the bf16-rounded operands, rows `rows` of `a`.
+    static func reference(_ a: Tensor, rows: [Int], _ w: Tensor, bias: Tensor) -> [Double] {
+        let k = a.cols, n = w.rows
+        var out: [Double] = []
+        for r in rows {
+            for j in 0..<n {
+                var s = 0.0
+                for i in 0..<k {
+                    s += Double(referenceRound(a.scalars[r * k + i])) * Double(referenceRound(w.scalars[j * k + i]))
+                }
+                out.append(s + Double(bias.scalars[j]))
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [(m: 70, n: 48, k: 100), (m: 32, n: 32, k: 32), (m: 5, n: 512, k: 64), (m: 97, n: 17, k: 3)])
+    func productsMatchTheRoundedReference(m: Int, n: Int, k: Int) {
+        let source = Self.random([m + 9, k], seed: UInt64(m * 1000 + n))
+        let weight = Self.random([n, k], seed: UInt64(k))
+        let bias = Self.random([n], seed: 3)
+        var rng = SeededGenerator(seed: 11)
+        let rows = (0..<m).map { _ in Int(rng.next() % UInt64(m + 9)) }
+        let expected = Self.reference(source, rows: rows, weight, bias: bias)
+        for useAMX in [true, false] {
+            let w = BF16Weight(weight, useAMX: useAMX)
+            let got = w.apply(to: source, rows: rows, bias: bias)
+            #expect(got.shape == [m, n])
+            let worst = zip(got.scalars, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            // Float32 accumulation of k products of size <= 1.
+            #expect(worst < 1e-6 * Double(k) + 1e-6, "useAMX \(useAMX) (AMX present: \(BF16Weight.amxAvailable)): max error \(worst)")
+        }
+        // All rows in order when `rows` is nil.
+        let all = BF16Weight(weight).apply(to: source, bias: nil)
+        let allExpected = Self.reference(source, rows: Array(0..<source.rows), weight, bias: Tensor.zeros([n]))
+        #expect(zip(all.scalars, allExpected).allSatisfy { abs(Double($0) - $1) < 1e-6 * Double(k) + 1e-6 })
+    }
+
+    @Test func emptyInputGivesAnEmptyResult() {
+        let w = BF16Weight(Self.random([8, 16], seed: 1))
+        #expect(w.apply(to: Self.random([4, 16], seed: 2), rows: []).shape == [0, 8])
+    }
+}
