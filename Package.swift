@@ -27,9 +27,9 @@ let package = Package(
         // Memory-mapped safetensors reader / writer, sharded checkpoints.
         .target(name: "SafeTensors", dependencies: ["OmniTensor"]),
         // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder.
-        .target(name: "QwenOmni", dependencies: ["OmniTensor", "SafeTensors"]),
+        .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
-        .target(name: "OmniSIFT", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni"]),
+        .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "QwenOmni"]),
         // Pictures: PNG writer/reader, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz", dependencies: ["OmniTensor"]),
         // The command-line tool.

@@ -13,6 +13,9 @@ Tensors per case (p = pair index):
   expected.temporal_scores F32 / expected.temporal_index I64 second-frame scores
   expected.p{p}.keep_mask U8 [N]
   expected.p{p}.audio_scores F32 / expected.p{p}.audio_index I64   selector scores of the groups where it ran
+  expected.p{p}.bf16.keep_mask U8, expected.p{p}.bf16.audio_scores F32   the same with precision "bf16" (the
+      selector's projections on bf16-rounded operands); expected.p{p}.bf16.mask_exact U8 [1] is 1 when no bf16
+      audio top-k decision is closer than 1e-4, i.e. when the mask must match exactly
 metadata: pairs "rv,ra;rv,ra", selector (file name), num_heads, description.
 """
 from __future__ import annotations
@@ -180,6 +183,14 @@ def run_case(name, description, d, hidden, heads, heads_in_metadata, prefix, lay
     tensors["expected.spatial_index"] = torch.from_numpy(np.concatenate([r.group.frames[0] for r in sp]).astype(np.int64))
     tensors["expected.temporal_scores"] = torch.from_numpy(np.concatenate([r.temporal_scores for r in tp]).astype(np.float32))
     tensors["expected.temporal_index"] = torch.from_numpy(np.concatenate([r.group.frames[1] for r in tp]).astype(np.int64))
+    for p, (rv, ra) in enumerate(pairs):
+        keep16, results16 = ref.compress(ids, pos[0], emb, W, heads, rv, ra, precision="bf16")
+        sc = [r for r in results16 if r.audio_scores is not None]
+        exact = all(margin_ok(r.audio_scores, len(r.group.audio) - ref.drop_count(len(r.group.audio), ra)) for r in sc)
+        tensors[f"expected.p{p}.bf16.keep_mask"] = torch.from_numpy(keep16.astype(np.uint8))
+        tensors[f"expected.p{p}.bf16.audio_scores"] = torch.from_numpy(
+            np.concatenate([r.audio_scores for r in sc]).astype(np.float32) if sc else np.zeros(0, np.float32))
+        tensors[f"expected.p{p}.bf16.mask_exact"] = torch.tensor([1 if exact else 0], dtype=torch.uint8)
     for p, (keep, results) in enumerate(outputs):
         tensors[f"expected.p{p}.keep_mask"] = torch.from_numpy(keep.astype(np.uint8))
         sc = [r for r in results if r.audio_scores is not None]

@@ -88,18 +88,29 @@ def layer_norm(x, w, b, eps=1e-5):
     return (x - mean) / torch.sqrt(var + eps) * w + b
 
 
-def selector_scores(weights: dict, video: torch.Tensor, audio: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """Scores of the audio tokens `audio` [La, D] given the kept video tokens `video` [Lv, D]."""
+def bf16_round(x: torch.Tensor) -> torch.Tensor:
+    """x rounded to the nearest bfloat16 (ties to even), returned as float32."""
+    return x.to(torch.bfloat16).to(torch.float32)
+
+
+def selector_scores(weights: dict, video: torch.Tensor, audio: torch.Tensor, num_heads: int,
+                    precision: str = "fp32") -> torch.Tensor:
+    """Scores of the audio tokens `audio` [La, D] given the kept video tokens `video` [Lv, D].
+
+    precision "bf16": the operands of v_proj, a_proj and the q/k/v input projection are rounded to bfloat16 and
+    multiplied in float32 (a bf16 x bf16 product is exact in float32); everything else stays float32.
+    """
     W = weights
-    v = layer_norm(video @ W["v_proj.weight"].T + W["v_proj.bias"], W["v_norm.weight"], W["v_norm.bias"])
-    a = layer_norm(audio @ W["a_proj.weight"].T + W["a_proj.bias"], W["a_norm.weight"], W["a_norm.bias"])
+    r = bf16_round if precision == "bf16" else (lambda x: x)
+    v = layer_norm(r(video) @ r(W["v_proj.weight"]).T + W["v_proj.bias"], W["v_norm.weight"], W["v_norm.bias"])
+    a = layer_norm(r(audio) @ r(W["a_proj.weight"]).T + W["a_proj.bias"], W["a_norm.weight"], W["a_norm.bias"])
     e = a.shape[1]
     hd = e // num_heads
     wq, wk, wv = W["cross_attn.in_proj_weight"].split(e, dim=0)
     bq, bk, bv = W["cross_attn.in_proj_bias"].split(e, dim=0)
-    q = (a @ wq.T + bq).reshape(a.shape[0], num_heads, hd).transpose(0, 1)
-    k = (v @ wk.T + bk).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
-    val = (v @ wv.T + bv).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
+    q = (r(a) @ r(wq).T + bq).reshape(a.shape[0], num_heads, hd).transpose(0, 1)
+    k = (r(v) @ r(wk).T + bk).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
+    val = (r(v) @ r(wv).T + bv).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
     att = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1)
     o = (att @ val).transpose(0, 1).reshape(a.shape[0], e)
     o = o @ W["cross_attn.out_proj.weight"].T + W["cross_attn.out_proj.bias"]
@@ -109,7 +120,7 @@ def selector_scores(weights: dict, video: torch.Tensor, audio: torch.Tensor, num
 
 
 def compress(input_ids: np.ndarray, temporal: np.ndarray, embeds: torch.Tensor, weights: dict | None,
-             num_heads: int, rho_video: float, rho_audio: float):
+             num_heads: int, rho_video: float, rho_audio: float, precision: str = "fp32"):
     """Returns (keep_mask as np.bool_ [N], list of GroupResult)."""
     n_tokens = len(input_ids)
     keep = np.ones(n_tokens, dtype=bool)
@@ -137,7 +148,7 @@ def compress(input_ids: np.ndarray, temporal: np.ndarray, embeds: torch.Tensor, 
         kept_video = np.concatenate([f[keep[f]] for f in group.frames])
         la = len(group.audio)
         if weights is not None and len(kept_video) > 0 and la > 1:
-            s = selector_scores(weights, embeds[kept_video], embeds[group.audio], num_heads)
+            s = selector_scores(weights, embeds[kept_video], embeds[group.audio], num_heads, precision)
             r.audio_scores = s.numpy()
             n_keep = la - drop_count(la, rho_audio)
             kept = set(top_k(r.audio_scores, n_keep))

@@ -2,6 +2,7 @@
 #include "ck_features.h"
 #include "ck_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static size_t round_up32(size_t x) { return (x + 31) / 32 * 32; }
@@ -174,7 +175,32 @@ CK_AMX void ck_amx_gemm_bf16(const uint16_t *a, size_t lda, size_t m, size_t kp,
     }
     _tile_release();
 }
+
+int ck_amx_linear_rows(const float *src, size_t lds, const int64_t *rows, size_t m, size_t k, const uint16_t *bp,
+                       size_t np, float *c, size_t ldc) {
+    // 128 rows of bf16 (at most 128 x kp x 2 bytes, 0.9 MiB for k = 3584) plus a 128-column weight panel fit in L2.
+    const size_t block = 128, kp = round_up32(k);
+    uint16_t *buf = (uint16_t *)malloc(block * kp * sizeof(uint16_t));
+    if (!buf) return -1;
+    for (size_t r0 = 0; r0 < m; r0 += block) {
+        const size_t rb = m - r0 < block ? m - r0 : block;
+        if (rows) {
+            ck_f32_rows_to_bf16(src, lds, rows + r0, rb, k, buf, kp);
+        } else {
+            ck_f32_rows_to_bf16(src + r0 * lds, lds, NULL, rb, k, buf, kp);
+        }
+        ck_amx_gemm_bf16(buf, kp, rb, kp, bp, np, c + r0 * ldc, ldc);
+    }
+    free(buf);
+    return 0;
+}
 #else
+int ck_amx_linear_rows(const float *src, size_t lds, const int64_t *rows, size_t m, size_t k, const uint16_t *bp,
+                       size_t np, float *c, size_t ldc) {
+    (void)src; (void)lds; (void)rows; (void)m; (void)k; (void)bp; (void)np; (void)c; (void)ldc;
+    __builtin_trap();  // callers check ck_has_amx_bf16() first
+}
+
 void ck_amx_gemm_bf16(const uint16_t *a, size_t lda, size_t m, size_t kp, const uint16_t *bp, size_t np,
                       float *c, size_t ldc) {
     (void)a; (void)lda; (void)m; (void)kp; (void)bp; (void)np; (void)c; (void)ldc;

@@ -14,12 +14,20 @@ public struct OmniSIFTCompressor: TokenCompressor {
     }
 
     public let audioSelection: AudioSelection
+    /// How VGAS multiplies (Float32, or bf16 operands as the bf16 model computes).
+    public let precision: VGASSelector.Precision
 
     /// OmniSIFT as published: VGAS with the given selector.
-    public init(selector: VGASSelector) { audioSelection = .selector(selector) }
+    public init(selector: VGASSelector, precision: VGASSelector.Precision = .float32) {
+        audioSelection = .selector(selector)
+        self.precision = precision
+    }
 
     /// STVP with a stand-in for VGAS (see `AudioFallback`); reported under its own method name.
-    public init(audioFallback: AudioFallback) { audioSelection = .fallback(audioFallback) }
+    public init(audioFallback: AudioFallback) {
+        audioSelection = .fallback(audioFallback)
+        precision = .float32
+    }
 
     public var name: String {
         switch audioSelection {
@@ -74,10 +82,8 @@ public struct OmniSIFTCompressor: TokenCompressor {
         switch audioSelection {
         case .selector(let selector):
             if !active.isEmpty {
-                let video = input.embeddings.gatherRows(keptVideo.flatMap { $0 })
-                let audio = input.embeddings.gatherRows(active.flatMap(\.audioIndices))
-                let flat = selector.scores(video: video, videoCounts: keptVideo.map(\.count),
-                                           audio: audio, audioCounts: active.map(\.audioIndices.count))
+                let flat = selector.scores(embeddings: input.embeddings, videoRows: keptVideo,
+                                           audioRows: active.map(\.audioIndices), precision: precision)
                 var offset = 0
                 for group in active {
                     let la = group.audioIndices.count

@@ -25,16 +25,15 @@ public enum STVP {
         guard let f1 = group.frames.first, !f1.tokenIndices.isEmpty else { return result }
         let n = f1.tokenIndices.count
         let k = CompressionBudget.dropCount(n, rhoVideo)
-        let e1 = embeddings.gatherRows(f1.tokenIndices)
-        let spatial = Tensor.cosineSimilarity(rowsOf: e1, with: e1.meanRows())
+        // Rows are read in place: no copy of the frames.
+        let spatial = embeddings.cosineSimilarity(rows: f1.tokenIndices, with: embeddings.meanRows(f1.tokenIndices))
         result.spatialScores = spatial
         if k > 0 {
             result.dropped += topKIndices(spatial, k: k).map { f1.tokenIndices[$0] }
         }
         if group.frames.count > 1, group.frames[1].tokenIndices.count == n {
             let f2 = group.frames[1]
-            let e2 = embeddings.gatherRows(f2.tokenIndices)
-            let temporal = Tensor.rowwiseCosineSimilarity(e2, e1)
+            let temporal = embeddings.rowwiseCosineSimilarity(rows: f2.tokenIndices, f1.tokenIndices)
             result.temporalScores = temporal
             if k > 0 {
                 result.dropped += topKIndices(temporal, k: k).map { f2.tokenIndices[$0] }

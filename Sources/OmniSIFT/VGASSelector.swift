@@ -1,3 +1,5 @@
+import CPUKernels
+import Dispatch
 import Foundation
 import OmniTensor
 import SafeTensors
@@ -43,8 +45,19 @@ public struct VGASSelector: Sendable {
     /// All parameters by name (without prefix).
     public let parameters: [String: Tensor]
 
+    /// How the input-side projections multiply (see `scores(embeddings:videoRows:audioRows:precision:)`).
+    public enum Precision: String, Sendable, CaseIterable {
+        /// Float32 throughout (the reference formulation).
+        case float32 = "fp32"
+        /// v_proj, a_proj and the attention's q/k/v projection take bf16 operands with Float32 accumulation, as the
+        /// bf16 model runs them; everything else Float32. AMX tiles where the CPU has them.
+        case bfloat16 = "bf16"
+    }
+
     // Split views used by the forward pass.
     private let wq: Tensor, bq: Tensor, wkv: Tensor, bkv: Tensor
+    /// The four input-side projections prepared for bf16 products (packed for AMX where available).
+    private let bf16: (v: BF16Weight, a: BF16Weight, q: BF16Weight, kv: BF16Weight)
 
     /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
     /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
@@ -97,6 +110,8 @@ public struct VGASSelector: Sendable {
         wkv = Tensor(shape: [2 * h, h], scalars: Array(inW[h * h..<3 * h * h]))
         bq = Tensor(shape: [h], scalars: Array(inB[0..<h]))
         bkv = Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h]))
+        bf16 = (BF16Weight(parameters["v_proj.weight"]!), BF16Weight(parameters["a_proj.weight"]!),
+                BF16Weight(wq), BF16Weight(wkv))
     }
 
     /// Loads from a `.safetensors` file, a sharded checkpoint folder (with `model.safetensors.index.json`) or the
@@ -210,60 +225,106 @@ public struct VGASSelector: Sendable {
 
     /// The batched forward on pre-stacked rows: `video` holds the groups' kept video rows one group after the
     /// other (`videoCounts` rows each), `audio` likewise. Returns one score per audio row.
-    public func scores(video: Tensor, videoCounts: [Int], audio: Tensor, audioCounts: [Int]) -> [Float] {
+    public func scores(video: Tensor, videoCounts: [Int], audio: Tensor, audioCounts: [Int],
+                       precision: Precision = .float32) -> [Float] {
+        scores(video: (video, nil), videoCounts: videoCounts, audio: (audio, nil), audioCounts: audioCounts,
+                      precision: precision)
+    }
+
+    /// The batched forward straight from a sequence's embeddings [N, D]: group g's kept video is the rows
+    /// `videoRows[g]` and its audio the rows `audioRows[g]`. With `.bfloat16` the row gather is fused into the
+    /// bf16 conversion, so the rows are never copied in Float32. Returns one score per audio row, groups in order.
+    public func scores(embeddings: Tensor, videoRows: [[Int]], audioRows: [[Int]],
+                       precision: Precision = .float32) -> [Float] {
+        scores(video: (embeddings, videoRows.flatMap { $0 }), videoCounts: videoRows.map(\.count),
+               audio: (embeddings, audioRows.flatMap { $0 }), audioCounts: audioRows.map(\.count),
+               precision: precision)
+    }
+
+    /// `rows` of `source` (all rows when nil) through a Linear layer, in the given precision.
+    private func project(_ source: Tensor, rows: [Int]?, fp32 weight: Tensor, bf16 packed: BF16Weight, bias: Tensor,
+                         precision: Precision) -> Tensor {
+        switch precision {
+        case .float32:
+            return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
+        case .bfloat16:
+            return packed.apply(to: source, rows: rows, bias: bias)
+        }
+    }
+
+    private func scores(video: (source: Tensor, rows: [Int]?), videoCounts: [Int],
+                        audio: (source: Tensor, rows: [Int]?), audioCounts: [Int], precision: Precision) -> [Float] {
         precondition(videoCounts.count == audioCounts.count, "VGAS: group counts differ")
-        precondition(video.rows == videoCounts.reduce(0, +) && audio.rows == audioCounts.reduce(0, +),
+        let nv = video.rows?.count ?? video.source.rows, na = audio.rows?.count ?? audio.source.rows
+        precondition(nv == videoCounts.reduce(0, +) && na == audioCounts.reduce(0, +),
                      "VGAS: row counts do not match the group sizes")
-        precondition((video.rows == 0 || video.cols == inputSize) && (audio.rows == 0 || audio.cols == inputSize),
-                     "VGAS: embeddings of width \(video.cols)/\(audio.cols), selector expects \(inputSize)")
-        let h = hiddenSize
-        let na = audio.rows
+        precondition((nv == 0 || video.source.cols == inputSize) && (na == 0 || audio.source.cols == inputSize),
+                     "VGAS: embeddings of width \(video.source.cols)/\(audio.source.cols), selector expects \(inputSize)")
         if na == 0 { return [] }
         let eps = Self.layerNormEps
-        let v = video.linear(weight: p("v_proj.weight"), bias: p("v_proj.bias"))
+        let v = project(video.source, rows: video.rows, fp32: p("v_proj.weight"), bf16: bf16.v, bias: p("v_proj.bias"),
+                        precision: precision)
             .layerNorm(weight: p("v_norm.weight"), bias: p("v_norm.bias"), eps: eps)
-        let a = audio.linear(weight: p("a_proj.weight"), bias: p("a_proj.bias"))
+        let a = project(audio.source, rows: audio.rows, fp32: p("a_proj.weight"), bf16: bf16.a, bias: p("a_proj.bias"),
+                        precision: precision)
             .layerNorm(weight: p("a_norm.weight"), bias: p("a_norm.bias"), eps: eps)
-        let q = a.linear(weight: wq, bias: bq)     // [Na, H]
-        let kv = v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: keys then values
-        let hd = h / numHeads
-        let scale = 1 / Float(hd).squareRoot()
-        var o = Tensor.zeros([na, h])
-        let blas = BLASBackend.shared
-        var aOff = 0, vOff = 0
-        for (la, lv) in zip(audioCounts, videoCounts) {
-            defer { aOff += la; vOff += lv }
-            if la == 0 { continue }
-            precondition(lv > 0, "VGAS: a group with audio needs at least one video token")
-            for head in 0..<numHeads {
-                var s = Tensor.zeros([la, lv])
-                q.withUnsafeBufferPointer { pq in
-                    kv.withUnsafeBufferPointer { pkv in
-                        s.withUnsafeMutableBufferPointer { ps in
-                            blas.sgemm(transA: false, transB: true, m: la, n: lv, k: hd, alpha: scale,
-                                       a: pq.baseAddress! + aOff * h + head * hd, lda: h,
-                                       b: pkv.baseAddress! + vOff * 2 * h + head * hd, ldb: 2 * h,
-                                       c: ps.baseAddress!, ldc: lv)
-                        }
-                    }
-                }
-                let pr = s.softmaxRows()
-                pr.withUnsafeBufferPointer { pp in
-                    kv.withUnsafeBufferPointer { pkv in
-                        o.withUnsafeMutableBufferPointer { po in
-                            blas.sgemm(transA: false, transB: false, m: la, n: hd, k: lv,
-                                       a: pp.baseAddress!, lda: lv,
-                                       b: pkv.baseAddress! + vOff * 2 * h + h + head * hd, ldb: 2 * h,
-                                       c: po.baseAddress! + aOff * h + head * hd, ldc: h)
-                        }
-                    }
-                }
-            }
-        }
+        let q = project(a, rows: nil, fp32: wq, bf16: bf16.q, bias: bq, precision: precision)       // [Na, H]
+        let kv = project(v, rows: nil, fp32: wkv, bf16: bf16.kv, bias: bkv, precision: precision)  // [Nv, 2H]: keys, values
+        let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
         let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)
         let hidden = x.linear(weight: p("score_head.0.weight"), bias: p("score_head.0.bias")).silu()
         let logits = hidden.linear(weight: p("score_head.2.weight"), bias: p("score_head.2.bias"))
         return logits.sigmoid().scalars
+    }
+
+    /// Multi-head attention of every group's queries `q` [Na, H] over its keys and values `kv` [Nv, 2H] (keys in
+    /// the first H columns): per group and head, softmax(q kᵀ / sqrt(head width)) v. Groups run in parallel, one per
+    /// core, each with BLAS on one thread and its own score buffer.
+    private func crossAttention(q: Tensor, kv: Tensor, audioCounts: [Int], videoCounts: [Int]) -> Tensor {
+        let h = hiddenSize, heads = numHeads, hd = h / numHeads
+        let scale = 1 / Float(hd).squareRoot()
+        for (la, lv) in zip(audioCounts, videoCounts) {
+            precondition(la == 0 || lv > 0, "VGAS: a group with audio needs at least one video token")
+        }
+        // First row of each group in q and in kv.
+        let aOffsets = audioCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        let vOffsets = videoCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        let scratch = (audioCounts.max() ?? 0) * (videoCounts.max() ?? 0)
+        let groups = audioCounts.count
+        let blas = BLASBackend.shared
+        let workers = max(1, min(blas.threads, groups))
+        var result = Tensor.zeros([q.rows, h])
+        result.withUnsafeMutableBufferPointer { pout in
+            let out = pout.baseAddress!
+            q.withUnsafeBufferPointer { pq in
+                kv.withUnsafeBufferPointer { pkv in
+                    let ptrs = UnsafeSendableBox((pq.baseAddress!, pkv.baseAddress!, out))
+                    let work: @Sendable (Int) -> Void = { w in
+                        let (q, kv, out) = ptrs.value
+                        let s = UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))
+                        defer { s.deallocate() }
+                        for g in stride(from: w, to: groups, by: workers) {
+                            let la = audioCounts[g], lv = videoCounts[g]
+                            if la == 0 { continue }
+                            let qg = q + aOffsets[g] * h, kg = kv + vOffsets[g] * 2 * h, og = out + aOffsets[g] * h
+                            for head in 0..<heads {
+                                blas.sgemm(transA: false, transB: true, m: la, n: lv, k: hd, alpha: scale,
+                                           a: qg + head * hd, lda: h, b: kg + head * hd, ldb: 2 * h, c: s, ldc: lv)
+                                ck_softmax_rows(s, la, lv, lv)
+                                blas.sgemm(transA: false, transB: false, m: la, n: hd, k: lv, a: s, lda: lv,
+                                           b: kg + h + head * hd, ldb: 2 * h, c: og + head * hd, ldc: h)
+                            }
+                        }
+                    }
+                    if workers == 1 {
+                        work(0)
+                    } else {
+                        blas.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+                    }
+                }
+            }
+        }
+        return result
     }
 }

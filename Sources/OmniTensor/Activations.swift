@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 // Activation functions, elementwise except the row softmax. Computed in Float32 like PyTorch's CPU kernels
@@ -7,26 +8,12 @@ extension Tensor {
     /// Softmax over the last axis of every row: exp(x - max) / Σ exp(x - max). A row of all -inf gives NaN,
     /// as in PyTorch.
     public func softmaxRows() -> Tensor {
+        var out = self
         let c = cols
-        return withUnsafeBufferPointer { src in
-            Tensor.build(shape: shape) { dst, n in
-                guard c > 0 else { return }
-                var base = 0
-                while base < n {
-                    let x = src.baseAddress! + base, y = dst + base
-                    let m = Kernels.max(x, c)
-                    var s: Float = 0
-                    for j in 0..<c {
-                        let e = exp(x[j] - m)
-                        y[j] = e
-                        s += e
-                    }
-                    let inv = 1 / s
-                    for j in 0..<c { y[j] *= inv }
-                    base += c
-                }
-            }
+        out.withUnsafeMutableBufferPointer { b in
+            if c > 0 { ck_softmax_rows(b.baseAddress, b.count / c, c, c) }
         }
+        return out
     }
 
     /// Logistic sigmoid 1 / (1 + e^-x).

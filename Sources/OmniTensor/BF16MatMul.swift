@@ -77,27 +77,23 @@ public struct BF16Weight: Sendable {
 
     private func amxProduct(_ source: Tensor, rows: [Int]?, m: Int) -> Tensor {
         let n = outFeatures, k = inFeatures
-        let np = Self.roundUp32(n), kp = Self.roundUp32(k)
+        let np = Self.roundUp32(n)
         guard m > 0 else { return Tensor.zeros([0, n]) }
         let rowIndices = rows.map { $0.map(Int64.init) }
-        // One contiguous block of 32-row tiles per worker: convert its rows, then multiply them.
+        // One contiguous run of 32-row tiles per worker; each converts and multiplies its rows block by block.
         let blocks = (m + 31) / 32
         var c = Tensor.build(shape: [m, np]) { cBase, _ in
-            let abuf = UnsafeMutablePointer<UInt16>.allocate(capacity: m * kp)
-            defer { abuf.deallocate() }
-            let args = UnsafeSendableBox((cBase, abuf))
             source.withUnsafeBufferPointer { src in
                 packed.withUnsafeBufferPointer { bp in
                     withOptionalInt64Pointer(rowIndices) { idx in
-                        let ptrs = UnsafeSendableBox((src.baseAddress!, bp.baseAddress!, idx))
+                        let ptrs = UnsafeSendableBox((src.baseAddress!, bp.baseAddress!, idx, cBase))
                         parallelRanges(blocks, minChunk: 1) { range in
-                            let (cBase, abuf) = args.value
-                            let (s, b, idx) = ptrs.value
+                            let (s, b, idx, cBase) = ptrs.value
                             let r0 = range.lowerBound * 32, r1 = min(m, range.upperBound * 32)
-                            // Without indices, the block's rows start at row r0 of the source.
-                            let first = idx == nil ? s + r0 * k : s
-                            ck_f32_rows_to_bf16(first, k, idx.map { $0 + r0 }, r1 - r0, k, abuf + r0 * kp, kp)
-                            ck_amx_gemm_bf16(abuf + r0 * kp, kp, r1 - r0, kp, b, np, cBase + r0 * np, np)
+                            // Without indices, the run's rows start at row r0 of the source.
+                            let status = ck_amx_linear_rows(idx == nil ? s + r0 * k : s, k, idx.map { $0 + r0 },
+                                                            r1 - r0, k, b, np, cBase + r0 * np, np)
+                            precondition(status == 0, "BF16Weight: out of memory for a 128-row bf16 block")
                         }
                     }
                 }

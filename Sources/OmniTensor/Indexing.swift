@@ -8,11 +8,16 @@ extension Tensor {
         let r = rows, c = rowStride
         var outShape = shape
         outShape[0] = indices.count
+        for i in indices {
+            precondition(i >= 0 && i < r, "gatherRows: index \(i) out of range for \(r) rows (shape \(shape))")
+        }
         return withUnsafeBufferPointer { src in
-            Tensor.build(shape: outShape) { dst, _ in
-                for (k, i) in indices.enumerated() {
-                    precondition(i >= 0 && i < r, "gatherRows: index \(i) out of range for \(r) rows (shape \(shape))")
-                    (dst + k * c).update(from: src.baseAddress! + i * c, count: c)
+            Tensor.build(shape: outShape) { dst, total in
+                // Large gathers are bound by first-touch page faults and memory bandwidth: split them over the cores.
+                let ptrs = UnsafeSendableBox((src.baseAddress!, dst))
+                parallelRanges(indices.count, minChunk: total >= largeScalarCount ? 1 : Int.max) { range in
+                    let (s, d) = ptrs.value
+                    for k in range { (d + k * c).update(from: s + indices[k] * c, count: c) }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import OmniTensor
 
@@ -347,7 +348,7 @@ public final class ThinkerModel: @unchecked Sendable {
             w.gateProj.apply(h, n: m, into: gate, ldOut: inter)
             w.upProj.apply(h, n: m, into: up, ldOut: inter)
             parallelRanges(m, minChunk: 8) { rows in
-                siluMultiply(gate + rows.lowerBound * inter, up + rows.lowerBound * inter, count: rows.count * inter)
+                ck_silu_mul(gate + rows.lowerBound * inter, up + rows.lowerBound * inter, rows.count * inter)
             }
             w.downProj.apply(gate, n: m, into: xc, ldOut: d, accumulate: true)
             r0 += m
@@ -469,8 +470,7 @@ public final class ThinkerModel: @unchecked Sendable {
                        b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
             for r in 0..<m {
                 let qi = firstQuery + r % nq
-                onlineSoftmaxRow(s + r * nk, count: nk, valid: min(nk, qi - kb + 1),
-                                 max: mx + r, sum: sum + r, acc: acc + r * hd, accCount: hd)
+                ck_online_softmax_row(s + r * nk, nk, min(nk, qi - kb + 1), mx + r, sum + r, acc + r * hd, hd)
             }
             blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
                        b: vHead + kb * hd, ldb: hd, beta: 1, c: acc, ldc: hd)
@@ -546,111 +546,9 @@ final class WorkCounter: @unchecked Sendable {
     }
 }
 
-/// One row of a blocked online softmax. `row` holds `count` scaled scores of which the first `valid` are allowed
-/// (causal prefix; <= 0: none). Turns them into exp(score - new max) (zeros after `valid`), and updates the running
-/// max, the running sum and the accumulated output row (rescaled by exp(old max - new max)).
-@inline(__always)
-func onlineSoftmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, valid: Int, max mx: UnsafeMutablePointer<Float>,
-                      sum: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>, accCount: Int) {
-    if valid <= 0 {
-        row.update(repeating: 0, count: count)
-        return
-    }
-    // The running max only has to be close to the true max (every exp uses the same shift), so the vector part uses
-    // max(a, b) ~ (a + b + |a - b|) / 2 with |x| from the sign bit: plain arithmetic that compiles to vector code,
-    // where SIMD pointwiseMax and masks become per-lane loops on a baseline x86-64 target.
-    var c = 0
-    var bmax = -Float.infinity
-    if valid >= 16 {
-        let raw = UnsafeRawPointer(row)
-        var vmax = raw.loadUnaligned(as: SIMD16<Float>.self)
-        c = 16
-        let signMask = SIMD16<UInt32>(repeating: 0x7FFF_FFFF)
-        while c + 16 <= valid {
-            let x = raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self)
-            let d = unsafeBitCast(unsafeBitCast(vmax - x, to: SIMD16<UInt32>.self) & signMask, to: SIMD16<Float>.self)
-            vmax = (vmax + x + d) * 0.5
-            c += 16
-        }
-        for l in 0..<16 { bmax = Swift.max(bmax, vmax[l]) }
-    }
-    while c < valid { bmax = Swift.max(bmax, row[c]); c += 1 }
-    let newMax = Swift.max(mx.pointee, bmax)
-    let correction = mx.pointee == -.infinity ? 0 : expf(mx.pointee - newMax)
-    let rowSum = expShiftInPlace(row, count: valid, shift: newMax)
-    if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
-    sum.pointee = sum.pointee * correction + rowSum
-    mx.pointee = newMax
-    if correction != 1 {
-        for j in 0..<accCount { acc[j] *= correction }
-    }
-}
-
 /// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
+@inline(__always)
 func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
                  out: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let xr = x + r * dim
-        var ss: Float = 0
-        var acc = SIMD8<Float>()
-        var c = 0
-        while c + 8 <= dim {
-            let v = UnsafeRawPointer(xr + c).loadUnaligned(as: SIMD8<Float>.self)
-            acc += v * v
-            c += 8
-        }
-        ss = acc.sum()
-        while c < dim { ss += xr[c] * xr[c]; c += 1 }
-        let inv = 1 / (ss / Float(dim) + eps).squareRoot()
-        let o = out + r * dim
-        for j in 0..<dim { o[j] = weight[j] * (xr[j] * inv) }
-    }
-}
-
-/// `gate[i] = silu(gate[i]) · up[i]`. A plain loop over `fastExp` that the compiler vectorises.
-func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let x = gate[i]
-        gate[i] = x / (1 + fastExp(-x)) * up[i]
-    }
-}
-
-/// `row[c] = exp(row[c] - shift)` for `c < count`, returning the sum.
-func expShiftInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-    for c in 0..<count { row[c] = fastExp(row[c] - shift) }
-    var total = SIMD16<Float>()
-    var c = 0
-    let raw = UnsafeRawPointer(row)
-    while c + 16 <= count {
-        total += raw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD16<Float>.self)
-        c += 16
-    }
-    var s = total.sum()
-    while c < count { s += row[c]; c += 1 }
-    return s
-}
-
-/// exp(x): range reduction x = n·ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (Cephes coefficients), scaled
-/// by 2^n through the exponent bits. About 1 ulp on [-87.3, 88.3]; inputs are clamped to that range (x < -87.3 gives
-/// ~1.2e-38 rather than 0, immaterial for softmax and SiLU). Branch-free scalar code: loops calling it vectorise
-/// (generic SIMD16 min/max/masks do not, on a baseline x86-64 target).
-@inline(__always)
-func fastExp(_ x: Float) -> Float {
-    var xc = x < -87.3 ? -87.3 : x
-    xc = xc > 88.3 ? 88.3 : xc
-    // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick; the integer sits in the low mantissa bits.
-    let magic: Float = 12_582_912
-    let shifted = xc * 1.442_695_040_888_963_4 + magic
-    let n = shifted - magic
-    let ni = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: magic.bitPattern)
-    var r = xc - n * 0.693_359_375
-    r = r + n * 2.121_944_400_546_905_8e-4
-    var p: Float = 1.987_569_150_0e-4
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let er = p * r * r + r + 1
-    return er * Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
+    ck_rms_norm_rows(x, rows, dim, weight, eps, out)
 }

@@ -85,4 +85,28 @@ struct FixtureParityTests {
             #expect(result.after.text == result.before.text)
         }
     }
+
+    @Test("bf16 precision: scores within 1e-4 of the reference on bf16-rounded operands; masks identical (AMX or not)",
+          arguments: cases)
+    func bf16ScoresAndMasks(name: String) throws {
+        let (file, input, selector, pairs) = try Self.load(name)
+        for (p, pair) in pairs.enumerated() {
+            let budget = try CompressionBudget(rhoVideo: pair.0, rhoAudio: pair.1)
+            let result = try OmniSIFTCompressor(selector: selector, precision: .bfloat16).compress(input, budget: budget)
+            let scores = result.groups.filter { $0.audioScores != nil }.flatMap { $0.audioScores! }
+            let expected = try file.float32s("expected.p\(p).bf16.audio_scores")
+            let fp32 = try file.float32s("expected.p\(p).audio_scores")
+            try #require(scores.count == expected.count)
+            var worst: Float = 0, worstVsFP32: Float = 0
+            for (a, b) in zip(scores, expected) { worst = max(worst, abs(a - b) / max(abs(b), 1e-6)) }
+            for (a, b) in zip(scores, fp32) { worstVsFP32 = max(worstVsFP32, abs(a - b) / max(abs(b), 1e-6)) }
+            #expect(worst <= 1e-4, "\(name) pair \(pair): worst relative bf16 score error \(worst) (AMX: \(BF16Weight.amxAvailable))")
+            // The rounding is visible: bf16 scores are not the fp32 ones (so this test cannot pass on the fp32 path).
+            if !scores.isEmpty { #expect(worstVsFP32 > 1e-4, "\(name) pair \(pair): bf16 scores equal the fp32 ones") }
+            if try file.uint8s("expected.p\(p).bf16.mask_exact") == [1] {
+                let mask = try file.uint8s("expected.p\(p).bf16.keep_mask").map { $0 != 0 }
+                #expect(result.keepMask == mask, "\(name) pair \(pair): bf16 masks differ")
+            }
+        }
+    }
 }

@@ -253,23 +253,6 @@ import Testing
 
     // MARK: - Kernels and memory plan
 
-    @Test func fastExpIsWithinTwoUlpOfExpf() {
-        var worst: Float = 0
-        var x: Float = -87
-        while x < 88 {
-            let ref = expf(x)
-            worst = max(worst, abs(fastExp(x) - ref) / ref)
-            x += 0.0173
-        }
-        #expect(worst < 2.5e-7)
-        // The softmax kernel: exp(row - shift) in place and the sum.
-        var row: [Float] = (0..<37).map { Float($0) * -0.31 }
-        let sum = row.withUnsafeMutableBufferPointer { expShiftInPlace($0.baseAddress!, count: 37, shift: 0.5) }
-        let ref = (0..<37).map { expf(Float($0) * -0.31 - 0.5) }
-        #expect(zip(row, ref).allSatisfy { abs($0 - $1) <= 2.5e-7 * $1 })
-        #expect(abs(sum - ref.reduce(0, +)) < 1e-5)
-    }
-
     @Test func bf16MatrixProductEqualsFloat32OfTheSameValues() {
         var rng = SeededGenerator(seed: 9)
         let (rows, cols) = (300, 320)  // > 65536 values: exercises the parallel widening of decode steps

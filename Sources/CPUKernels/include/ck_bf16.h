@@ -38,6 +38,14 @@ void ck_pack_bf16_weight(const float *w, size_t n, size_t k, uint16_t *dst);
 void ck_amx_gemm_bf16(const uint16_t *a, size_t lda, size_t m, size_t kp, const uint16_t *bp, size_t np,
                       float *c, size_t ldc);
 
+/// C[r, 0..<np] = bf16(src row rows[r]) · Bᵀ for r < m (row r of `src` when `rows` is NULL): the conversion of
+/// ck_f32_rows_to_bf16 fused with ck_amx_gemm_bf16, a block of 128 rows at a time in a cache-sized buffer, so the
+/// Float32 rows are read once and no bf16 copy of the whole input is written. `src` rows have `k` values (stride
+/// `lds`); B packed from an [n, k] weight. Returns 0, or -1 when the block buffer could not be allocated.
+/// AMX only: call when ck_has_amx_bf16() is 1.
+int ck_amx_linear_rows(const float *src, size_t lds, const int64_t *rows, size_t m, size_t k, const uint16_t *bp,
+                       size_t np, float *c, size_t ldc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,277 @@
+#include "ck_attention.h"
+#include "ck_features.h"
+#include "ck_internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+// exp: clamp to [-87.3, 88.3]; n = round(x·log2 e) with the 1.5·2^23 trick (the integer lands in the low mantissa
+// bits); r = x - n·ln2 in two steps (ln2 = C1 - C2, C1 exact in few bits); e^r = 1 + r + r²·P(r); times 2^n built
+// in the exponent bits (n in [-126, 127] after the clamp, so no overflow or subnormal scale).
+#define CK_EXP_LO (-87.3f)
+#define CK_EXP_HI 88.3f
+#define CK_LOG2E 1.44269504088896341f
+#define CK_MAGIC 12582912.0f
+#define CK_LN2_C1 0.693359375f
+#define CK_LN2_C2 (-2.12194440e-4f)
+#define CK_P0 1.9875691500e-4f
+#define CK_P1 1.3981999507e-3f
+#define CK_P2 8.3334519073e-3f
+#define CK_P3 4.1665795894e-2f
+#define CK_P4 1.6666665459e-1f
+#define CK_P5 5.0000001201e-1f
+
+static inline float bits_to_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline int32_t float_to_bits(float f) {
+    int32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+// Branch-free (selects only), so loops over it vectorise with the target-wide flags. NaN stays NaN: the
+// comparisons are false for it and every later step propagates it.
+static inline float exp_portable(float x) {
+    float xc = x < CK_EXP_LO ? CK_EXP_LO : x;
+    xc = xc > CK_EXP_HI ? CK_EXP_HI : xc;
+    const float shifted = xc * CK_LOG2E + CK_MAGIC;
+    const float n = shifted - CK_MAGIC;
+    const int32_t ni = float_to_bits(shifted) - float_to_bits(CK_MAGIC);
+    float r = xc - n * CK_LN2_C1;
+    r = r - n * CK_LN2_C2;
+    float p = CK_P0;
+    p = p * r + CK_P1;
+    p = p * r + CK_P2;
+    p = p * r + CK_P3;
+    p = p * r + CK_P4;
+    p = p * r + CK_P5;
+    const float er = p * r * r + r + 1.0f;
+    return er * bits_to_float((uint32_t)(ni + 127) << 23);
+}
+
+float ck_exp(float x) { return exp_portable(x); }
+
+#if CK_X86
+// The same steps on sixteen lanes, with FMA. max/min take the clamp bound first: for a NaN lane vmaxps/vminps
+// return the second operand, so NaN goes through (and propagates) as in exp_portable.
+CK_AVX512 static inline __m512 exp16(__m512 x) {
+    __m512 xc = _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x);
+    xc = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), xc);
+    const __m512 magic = _mm512_set1_ps(CK_MAGIC);
+    const __m512 shifted = _mm512_fmadd_ps(xc, _mm512_set1_ps(CK_LOG2E), magic);
+    const __m512 n = _mm512_sub_ps(shifted, magic);
+    const __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(magic));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_C1), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_C2), r);
+    __m512 p = _mm512_set1_ps(CK_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P5));
+    const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    const __m512i scale = _mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(er, _mm512_castsi512_ps(scale));
+}
+
+static inline __mmask16 lanes_mask(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+
+// x[i] = exp(x[i] - shift) for i < n, returning the sum; two independent chains per step for the FMA latency.
+CK_AVX512 static float exp_shift_sum_avx512(float *x, size_t n, float shift) {
+    const __m512 s = _mm512_set1_ps(shift);
+    __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+    size_t c = 0;
+    for (; c + 32 <= n; c += 32) {
+        const __m512 e0 = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + c), s));
+        const __m512 e1 = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + c + 16), s));
+        _mm512_storeu_ps(x + c, e0);
+        _mm512_storeu_ps(x + c + 16, e1);
+        sum0 = _mm512_add_ps(sum0, e0);
+        sum1 = _mm512_add_ps(sum1, e1);
+    }
+    for (; c < n; c += 16) {
+        const __mmask16 m = lanes_mask(n - c);
+        const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + c), s)));
+        _mm512_mask_storeu_ps(x + c, m, e);
+        sum0 = _mm512_add_ps(sum0, e);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
+}
+
+CK_AVX512 static float max_avx512(const float *x, size_t n) {
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+    size_t c = 0;
+    for (; c + 32 <= n; c += 32) {
+        m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + c));
+        m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + c + 16));
+    }
+    for (; c < n; c += 16) {
+        const __mmask16 m = lanes_mask(n - c);
+        m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, x + c));
+    }
+    return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
+CK_AVX512 static void fill_zero_avx512(float *x, size_t n) {
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) _mm512_storeu_ps(x + c, _mm512_setzero_ps());
+    if (c < n) _mm512_mask_storeu_ps(x + c, lanes_mask(n - c), _mm512_setzero_ps());
+}
+
+CK_AVX512 static void scale_avx512(float *x, size_t n, float a) {
+    const __m512 va = _mm512_set1_ps(a);
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) _mm512_storeu_ps(x + c, _mm512_mul_ps(_mm512_loadu_ps(x + c), va));
+    if (c < n) {
+        const __mmask16 m = lanes_mask(n - c);
+        _mm512_mask_storeu_ps(x + c, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c), va));
+    }
+}
+
+CK_AVX512 static void online_row_avx512(float *row, size_t count, size_t valid, float *mx, float *sum, float *acc,
+                                        size_t acc_count) {
+    const float block_max = max_avx512(row, valid);
+    const float old = *mx;
+    const float new_max = old > block_max ? old : block_max;
+    const float correction = old == -INFINITY ? 0.0f : expf(old - new_max);
+    const float row_sum = exp_shift_sum_avx512(row, valid, new_max);
+    fill_zero_avx512(row + valid, count - valid);
+    *sum = *sum * correction + row_sum;
+    *mx = new_max;
+    if (correction != 1.0f) scale_avx512(acc, acc_count, correction);
+}
+
+CK_AVX512 static void rms_norm_avx512(const float *x, size_t rows, size_t dim, const float *w, float eps,
+                                      float *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * dim;
+        float *o = out + r * dim;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        size_t c = 0;
+        for (; c + 32 <= dim; c += 32) {
+            const __m512 a = _mm512_loadu_ps(xr + c), b = _mm512_loadu_ps(xr + c + 16);
+            s0 = _mm512_fmadd_ps(a, a, s0);
+            s1 = _mm512_fmadd_ps(b, b, s1);
+        }
+        for (; c < dim; c += 16) {
+            const __m512 a = _mm512_maskz_loadu_ps(lanes_mask(dim - c), xr + c);
+            s0 = _mm512_fmadd_ps(a, a, s0);
+        }
+        const float ss = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+        const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(ss / (float)dim + eps));
+        for (c = 0; c < dim; c += 16) {
+            const __mmask16 m = lanes_mask(dim - c);
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + c), inv);
+            _mm512_mask_storeu_ps(o + c, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + c), v));
+        }
+    }
+}
+
+CK_AVX512 static void silu_mul_avx512(float *gate, const float *up, size_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    size_t c = 0;
+    for (; c + 32 <= n; c += 32) {
+        const __m512 x0 = _mm512_loadu_ps(gate + c), x1 = _mm512_loadu_ps(gate + c + 16);
+        const __m512 e0 = exp16(_mm512_sub_ps(_mm512_setzero_ps(), x0));
+        const __m512 e1 = exp16(_mm512_sub_ps(_mm512_setzero_ps(), x1));
+        const __m512 y0 = _mm512_div_ps(x0, _mm512_add_ps(one, e0));
+        const __m512 y1 = _mm512_div_ps(x1, _mm512_add_ps(one, e1));
+        _mm512_storeu_ps(gate + c, _mm512_mul_ps(y0, _mm512_loadu_ps(up + c)));
+        _mm512_storeu_ps(gate + c + 16, _mm512_mul_ps(y1, _mm512_loadu_ps(up + c + 16)));
+    }
+    for (; c < n; c += 16) {
+        const __mmask16 m = lanes_mask(n - c);
+        const __m512 x = _mm512_maskz_loadu_ps(m, gate + c);
+        const __m512 y = _mm512_div_ps(x, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+        _mm512_mask_storeu_ps(gate + c, m, _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + c)));
+    }
+}
+#endif
+
+// MARK: portable versions
+
+static float exp_shift_sum_portable(float *x, size_t n, float shift) {
+    for (size_t c = 0; c < n; c++) x[c] = exp_portable(x[c] - shift);
+    // Sixteen partial sums (vectorisable without reassociation flags), then combined.
+    float part[16] = {0};
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (size_t l = 0; l < 16; l++) part[l] += x[c + l];
+    float s = 0;
+    for (size_t l = 0; l < 16; l++) s += part[l];
+    for (; c < n; c++) s += x[c];
+    return s;
+}
+
+float ck_exp_shift_sum(float *x, size_t n, float shift) {
+#if CK_X86
+    if (ck_has_avx512()) return exp_shift_sum_avx512(x, n, shift);
+#endif
+    return exp_shift_sum_portable(x, n, shift);
+}
+
+void ck_online_softmax_row(float *row, size_t count, long valid, float *max, float *sum, float *acc,
+                           size_t acc_count) {
+    if (valid <= 0) {
+        memset(row, 0, count * sizeof(float));
+        return;
+    }
+    const size_t v = (size_t)valid < count ? (size_t)valid : count;
+#if CK_X86
+    if (ck_has_avx512()) {
+        online_row_avx512(row, count, v, max, sum, acc, acc_count);
+        return;
+    }
+#endif
+    float block_max = -INFINITY;
+    for (size_t c = 0; c < v; c++) block_max = row[c] > block_max ? row[c] : block_max;
+    const float old = *max;
+    const float new_max = old > block_max ? old : block_max;
+    const float correction = old == -INFINITY ? 0.0f : expf(old - new_max);
+    const float row_sum = exp_shift_sum_portable(row, v, new_max);
+    if (v < count) memset(row + v, 0, (count - v) * sizeof(float));
+    *sum = *sum * correction + row_sum;
+    *max = new_max;
+    if (correction != 1.0f)
+        for (size_t j = 0; j < acc_count; j++) acc[j] *= correction;
+}
+
+void ck_rms_norm_rows(const float *x, size_t rows, size_t dim, const float *weight, float eps, float *out) {
+#if CK_X86
+    if (ck_has_avx512()) {
+        rms_norm_avx512(x, rows, dim, weight, eps, out);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * dim;
+        float *o = out + r * dim;
+        float part[8] = {0};
+        size_t c = 0;
+        for (; c + 8 <= dim; c += 8)
+            for (size_t l = 0; l < 8; l++) part[l] += xr[c + l] * xr[c + l];
+        float ss = 0;
+        for (size_t l = 0; l < 8; l++) ss += part[l];
+        for (; c < dim; c++) ss += xr[c] * xr[c];
+        const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
+        for (size_t j = 0; j < dim; j++) o[j] = weight[j] * (xr[j] * inv);
+    }
+}
+
+void ck_silu_mul(float *gate, const float *up, size_t n) {
+#if CK_X86
+    if (ck_has_avx512()) {
+        silu_mul_avx512(gate, up, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        const float x = gate[i];
+        gate[i] = x / (1.0f + exp_portable(-x)) * up[i];
+    }
+}

@@ -1,0 +1,89 @@
+#include "ck_reduce.h"
+#include "ck_features.h"
+#include "ck_internal.h"
+
+#include <stdlib.h>
+
+// The portable versions keep 16 partial sums in the same lanes as the AVX-512 ones and add them in the same
+// tree order, so both give the same bits wherever no FMA contraction differs.
+
+static float lane_tree_sum(const float *lanes) {
+    float s8[8], s4[4], s2[2];
+    for (int i = 0; i < 8; i++) s8[i] = lanes[i] + lanes[i + 8];
+    for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
+    for (int i = 0; i < 2; i++) s2[i] = s4[i] + s4[i + 2];
+    return s2[0] + s2[1];
+}
+
+#if CK_X86
+CK_AVX512 static float dot_avx512(const float *a, const float *b, size_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
+    }
+    float lanes[16];
+    _mm512_storeu_ps(lanes, acc);
+    return lane_tree_sum(lanes);
+}
+
+CK_AVX512 static void mean_avx512(const float *src, size_t ld, const int64_t *rows, size_t n, size_t d,
+                                  double *acc) {
+    for (size_t r = 0; r < n; r++) {
+        const float *row = src + (size_t)(rows ? rows[r] : (int64_t)r) * ld;
+        size_t j = 0;
+        for (; j + 8 <= d; j += 8) {
+            __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(row + j));
+            _mm512_storeu_pd(acc + j, _mm512_add_pd(_mm512_loadu_pd(acc + j), x));
+        }
+        for (; j < d; j++) acc[j] += (double)row[j];
+    }
+}
+#endif
+
+static float dot_portable(const float *a, const float *b, size_t n) {
+    float lanes[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) lanes[l] += a[i + l] * b[i + l];
+    for (int l = 0; i + l < n; l++) lanes[l] += a[i + l] * b[i + l];
+    return lane_tree_sum(lanes);
+}
+
+float ck_dot(const float *a, const float *b, size_t n) {
+#if CK_X86
+    if (ck_has_avx512()) return dot_avx512(a, b, n);
+#endif
+    return dot_portable(a, b, n);
+}
+
+float ck_sum_squares(const float *a, size_t n) { return ck_dot(a, a, n); }
+
+void ck_mean_rows(const float *src, size_t ld, const int64_t *rows, size_t n, size_t d, float *out) {
+    double *acc = (double *)calloc(d ? d : 1, sizeof(double));
+    if (!acc) {
+        // Out of memory for d doubles: accumulate column by column instead (slower, same result).
+        for (size_t j = 0; j < d; j++) {
+            double s = 0;
+            for (size_t r = 0; r < n; r++) s += (double)src[(size_t)(rows ? rows[r] : (int64_t)r) * ld + j];
+            out[j] = n ? (float)(s / (double)n) : 0.0f;
+        }
+        return;
+    }
+#if CK_X86
+    if (ck_has_avx512()) {
+        mean_avx512(src, ld, rows, n, d, acc);
+    } else
+#endif
+    {
+        for (size_t r = 0; r < n; r++) {
+            const float *row = src + (size_t)(rows ? rows[r] : (int64_t)r) * ld;
+            for (size_t j = 0; j < d; j++) acc[j] += (double)row[j];
+        }
+    }
+    const double inv = n ? 1.0 / (double)n : 0.0;
+    for (size_t j = 0; j < d; j++) out[j] = (float)(acc[j] * inv);
+    free(acc);
+}
