@@ -97,8 +97,8 @@ def selector_scores(weights: dict, video: torch.Tensor, audio: torch.Tensor, num
                     precision: str = "fp32") -> torch.Tensor:
     """Scores of the audio tokens `audio` [La, D] given the kept video tokens `video` [Lv, D].
 
-    precision "bf16": the operands of v_proj, a_proj and the q/k/v input projection are rounded to bfloat16 and
-    multiplied in float32 (a bf16 x bf16 product is exact in float32); everything else stays float32.
+    precision "bf16": the operands of v_proj and a_proj are rounded to bfloat16 and multiplied in float32 (a
+    bf16 x bf16 product is exact in float32); everything else stays float32.
     """
     W = weights
     r = bf16_round if precision == "bf16" else (lambda x: x)
@@ -108,9 +108,9 @@ def selector_scores(weights: dict, video: torch.Tensor, audio: torch.Tensor, num
     hd = e // num_heads
     wq, wk, wv = W["cross_attn.in_proj_weight"].split(e, dim=0)
     bq, bk, bv = W["cross_attn.in_proj_bias"].split(e, dim=0)
-    q = (r(a) @ r(wq).T + bq).reshape(a.shape[0], num_heads, hd).transpose(0, 1)
-    k = (r(v) @ r(wk).T + bk).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
-    val = (r(v) @ r(wv).T + bv).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
+    q = (a @ wq.T + bq).reshape(a.shape[0], num_heads, hd).transpose(0, 1)
+    k = (v @ wk.T + bk).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
+    val = (v @ wv.T + bv).reshape(v.shape[0], num_heads, hd).transpose(0, 1)
     att = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1)
     o = (att @ val).transpose(0, 1).reshape(a.shape[0], e)
     o = o @ W["cross_attn.out_proj.weight"].T + W["cross_attn.out_proj.bias"]

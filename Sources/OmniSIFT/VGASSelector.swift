@@ -49,15 +49,16 @@ public struct VGASSelector: Sendable {
     public enum Precision: String, Sendable, CaseIterable {
         /// Float32 throughout (the reference formulation).
         case float32 = "fp32"
-        /// v_proj, a_proj and the attention's q/k/v projection take bf16 operands with Float32 accumulation, as the
-        /// bf16 model runs them; everything else Float32. AMX tiles where the CPU has them.
+        /// v_proj and a_proj (about 80 % of the selector's FLOPs) take bf16 operands with Float32 accumulation,
+        /// on AMX tiles where the CPU has them; everything else Float32. Lossless when the embeddings and those two
+        /// weights are bf16 values (a bf16 model and checkpoint): then it equals `.float32` up to summation order.
         case bfloat16 = "bf16"
     }
 
     // Split views used by the forward pass.
     private let wq: Tensor, bq: Tensor, wkv: Tensor, bkv: Tensor
-    /// The four input-side projections prepared for bf16 products (packed for AMX where available).
-    private let bf16: (v: BF16Weight, a: BF16Weight, q: BF16Weight, kv: BF16Weight)
+    /// v_proj and a_proj prepared for bf16 products (packed for AMX where available).
+    private let bf16: (v: BF16Weight, a: BF16Weight)
 
     /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
     /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
@@ -110,8 +111,7 @@ public struct VGASSelector: Sendable {
         wkv = Tensor(shape: [2 * h, h], scalars: Array(inW[h * h..<3 * h * h]))
         bq = Tensor(shape: [h], scalars: Array(inB[0..<h]))
         bkv = Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h]))
-        bf16 = (BF16Weight(parameters["v_proj.weight"]!), BF16Weight(parameters["a_proj.weight"]!),
-                BF16Weight(wq), BF16Weight(wkv))
+        bf16 = (BF16Weight(parameters["v_proj.weight"]!), BF16Weight(parameters["a_proj.weight"]!))
     }
 
     /// Loads from a `.safetensors` file, a sharded checkpoint folder (with `model.safetensors.index.json`) or the
@@ -268,8 +268,10 @@ public struct VGASSelector: Sendable {
         let a = project(audio.source, rows: audio.rows, fp32: p("a_proj.weight"), bf16: bf16.a, bias: p("a_proj.bias"),
                         precision: precision)
             .layerNorm(weight: p("a_norm.weight"), bias: p("a_norm.bias"), eps: eps)
-        let q = project(a, rows: nil, fp32: wq, bf16: bf16.q, bias: bq, precision: precision)       // [Na, H]
-        let kv = project(v, rows: nil, fp32: wkv, bf16: bf16.kv, bias: bkv, precision: precision)  // [Nv, 2H]: keys, values
+        // The attention's own projections stay Float32: their inputs are LayerNorm outputs, not bf16 values, so
+        // rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs.
+        let q = a.linear(weight: wq, bias: bq)     // [Na, H]
+        let kv = v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: keys, then values
         let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
         let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)
