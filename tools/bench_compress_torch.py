@@ -7,7 +7,11 @@ groups, F.cosine_similarity + torch.topk for STVP, an nn.Module with nn.Multihea
 boolean indexing for the gather), and prints a JSON report: per-stage samples in ms, the kept count, and writes the
 keep mask (U8) when --mask-out is given so the caller can compare masks.
 
+--precision bf16 runs VGAS the way the bf16 model is deployed: the selector module converted with .bfloat16() and the
+gathered rows converted to bf16 (inside the timed VGAS stage); scores are compared in float32 for the top-k.
+
 usage: bench_compress_torch.py IN SELECTOR --threads T --repetitions R --warmup W --rho-video RV --rho-audio RA
+                               [--precision fp32|bf16]
 """
 import argparse
 import json
@@ -55,7 +59,7 @@ def load_selector(path, heads):
     return m.eval()
 
 
-def compress(ids, t, emb, selector, rho_v, rho_a, times):
+def compress(ids, t, emb, selector, rho_v, rho_a, times, dtype=torch.float32):
     c0 = time.perf_counter()
     is_v, is_a = ids == VIDEO, ids == AUDIO
     frames = torch.unique(t[is_v]).tolist()
@@ -84,7 +88,7 @@ def compress(ids, t, emb, selector, rho_v, rho_a, times):
         v_idx = torch.nonzero(in_range & is_v & keep).flatten()
         if len(v_idx) == 0 or len(a_idx) <= 1:
             continue
-        scores = selector(emb[v_idx], emb[a_idx])
+        scores = selector(emb[v_idx].to(dtype), emb[a_idx].to(dtype)).float()
         n_keep = len(a_idx) - int(len(a_idx) * rho_a)
         kept = torch.zeros(len(a_idx), dtype=torch.bool)
         kept[torch.topk(scores, n_keep).indices] = True
@@ -109,6 +113,7 @@ def main():
     p.add_argument("--rho-video", type=float, default=0.7)
     p.add_argument("--rho-audio", type=float, default=0.3)
     p.add_argument("--heads", type=int, default=0)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--mask-out")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -117,12 +122,14 @@ def main():
         t = f.get_tensor("position_ids")[0].contiguous()
         emb = f.get_tensor("inputs_embeds").float()
     selector = load_selector(a.selector, a.heads)
+    dtype = torch.bfloat16 if a.precision == "bf16" else torch.float32
+    selector = selector.to(dtype)
     times = {}
     with torch.inference_mode():
         for _ in range(a.warmup):
-            compress(ids, t, emb, selector, a.rho_video, a.rho_audio, {})
+            compress(ids, t, emb, selector, a.rho_video, a.rho_audio, {}, dtype)
         for _ in range(a.repetitions):
-            keep, out = compress(ids, t, emb, selector, a.rho_video, a.rho_audio, times)
+            keep, out = compress(ids, t, emb, selector, a.rho_video, a.rho_audio, times, dtype)
     if a.mask_out:
         save_file({"keep_mask": keep.numpy().astype(np.uint8)}, a.mask_out)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "kept": int(keep.sum()),

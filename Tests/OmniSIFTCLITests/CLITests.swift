@@ -118,6 +118,38 @@ struct CLITests {
         #expect(image.width > 0 && image.height > 0)
     }
 
+    @Test("compress --selector-precision bf16 records it; on bf16-valued embeddings and weights its output equals fp32's; a bad value is refused")
+    func compressSelectorPrecision() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (input, _) = try Self.writeScene(in: dir)
+        // bf16-valued selector weights and embeddings (as a bf16 checkpoint and model give them).
+        let selector = try VGASSelector.randomlyInitialized(inputSize: 32, hiddenSize: 16, numHeads: 2, seed: 4)
+        let selectorPath = dir.appendingPathComponent("selector.safetensors").path
+        try VGASSelector(parameters: selector.parameters.mapValues { $0.roundedToBF16() }, numHeads: 2)
+            .save(to: selectorPath, dtype: .bf16)
+        var file = try PrefillFile.read(path: input)
+        file.embeddings = file.embeddings!.roundedToBF16()
+        let rounded = dir.appendingPathComponent("rounded.safetensors").path
+        try file.write(to: rounded)
+        var results: [PrefillFile] = []
+        for precision in ["fp32", "bf16"] {
+            let output = dir.appendingPathComponent("out-\(precision).safetensors").path
+            let out = try CLI.run(["compress", rounded, "--selector", selectorPath, "--selector-precision", precision,
+                                   "-o", output])
+            #expect(out.status == 0, "\(out.stderr)")
+            let r = try PrefillFile.read(path: output)
+            #expect(r.metadata["selector_precision"] == precision)
+            results.append(r)
+        }
+        #expect(results[0].keepMask == results[1].keepMask)
+        let (a, b) = (try #require(results[0].audioScores), try #require(results[1].audioScores))
+        #expect(zip(a, b).allSatisfy { ($0.isNaN && $1.isNaN) || abs($0 - $1) <= 1e-5 })
+        let bad = try CLI.run(["compress", rounded, "--selector", selectorPath, "--selector-precision", "fp16",
+                               "-o", dir.appendingPathComponent("x.safetensors").path])
+        #expect(bad.status != 0 && bad.stderr.contains("selector-precision"))
+    }
+
     @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")
     func compareBudgets() throws {
         let dir = try CLI.temporaryDirectory()

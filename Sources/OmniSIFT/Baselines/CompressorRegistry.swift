@@ -7,6 +7,8 @@ public struct CompressorOptions: Sendable {
     public var selectorPath: String?
     /// OmniSIFT: attention heads of the selector (nil = the file's metadata, else 8).
     public var selectorHeads: Int?
+    /// OmniSIFT: how VGAS multiplies (fp32, or bf16 operands for its projections).
+    public var selectorPrecision: VGASSelector.Precision = .float32
     /// OmniSIFT without selector weights: the audio stand-in.
     public var audioFallback: AudioFallback = .videoSimilarity
     /// Random: the seed.
@@ -36,7 +38,8 @@ public enum CompressorRegistry {
         switch name.lowercased() {
         case "omnisift":
             if let path = options.selectorPath {
-                return OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: options.selectorHeads))
+                return OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: options.selectorHeads),
+                                          precision: options.selectorPrecision)
             }
             return OmniSIFTCompressor(audioFallback: options.audioFallback)
         case "omnizip": return try OmniZipCompressor(g: options.omnizipG, anchorRatio: options.omnizipAnchorRatio)

@@ -14,9 +14,12 @@ struct BenchCompressCommand: ParsableCommand {
         abstract: "Benchmark OmniSIFT compression on a 60 s 7B-shaped clip (Swift vs PyTorch, ms per stage).",
         discussion: """
             The clip: 30 chunks of 504 video tokens (2 frames of 252) + 50 audio tokens, D = 3584, f32, random \
-            embeddings and a randomly initialised selector (H 512, 8 heads). The same input and selector are \
+            embeddings and a randomly initialised selector (H 512, 8 heads), both rounded to bf16 values as a \
+            bf16 model and checkpoint give them (--unrounded: raw Float32 values). The same input and selector are \
             written to a temporary directory and timed with tools/bench_compress_torch.py (CPU, same thread \
-            count) when python3 with torch is available; the keep masks of both are compared. The prefill \
+            count) when python3 with torch is available; the keep masks of both are compared. VGAS runs in fp32 \
+            and in bf16 (--precision); on bf16-valued inputs the bf16 path is lossless, so its mask must equal \
+            PyTorch's fp32 one, and the last column compares the two. The prefill \
             comparison is an ESTIMATE: FLOPs of one 7B prefill over the uncompressed sequence divided by the \
             sgemm rate measured in this run.
             """
@@ -34,28 +37,58 @@ struct BenchCompressCommand: ParsableCommand {
     @Option(help: "Python interpreter for the PyTorch comparison.") var python = "python3"
     @Option(help: "Path of bench_compress_torch.py (default: tools/ under the current directory).")
     var torchScript = "tools/bench_compress_torch.py"
+    @Flag(help: "Use unrounded Float32 random values for the embeddings and selector weights (default: bf16-valued, as a bf16 model and checkpoint give them, stored as f32).")
+    var unrounded = false
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
     @Flag(help: "Print a JSON report.") var json = false
     @Flag(help: "No progress display on the terminal.") var quiet = false
+
+    @Option(help: "VGAS precision(s) to time: fp32, bf16 or both (bf16: projections with bf16 operands and Float32 accumulation, AMX where present; PyTorch runs its selector in bf16).")
+    var precision: PrecisionChoice = .both
+
+    enum PrecisionChoice: String, ExpressibleByArgument, CaseIterable {
+        case fp32, bf16, both
+        var precisions: [VGASSelector.Precision] {
+            switch self {
+            case .fp32: return [.float32]
+            case .bf16: return [.bfloat16]
+            case .both: return [.float32, .bfloat16]
+            }
+        }
+    }
+
+    /// One precision's measurements: Swift and, when it ran, PyTorch.
+    struct PrecisionReport: Codable {
+        var precision: String
+        var swiftStagesMs: [String: [Double]]   // stage -> [mean, std]
+        var swiftTotalMs: [Double]
+        var torchStagesMs: [String: [Double]]?
+        var torchTotalMs: [Double]?
+        /// PyTorch total / Swift total in this precision.
+        var speedup: Double?
+        /// Fraction of positions where the two keep masks agree (1 = identical).
+        var maskAgreement: Double?
+        /// bf16 only: PyTorch fp32 total / Swift bf16 total (the same computation when the values are bf16-valued).
+        var speedupOverTorchFP32: Double?
+        /// bf16 only: whether the Swift bf16 mask equals PyTorch's fp32 mask.
+        var masksIdenticalToTorchFP32: Bool?
+        var retainedRatio: Double
+    }
 
     struct Report: Codable {
         var tokens: Int
         var hiddenSize: Int
         var threads: Int
         var blas: String
-        var swiftStagesMs: [String: [Double]]   // stage -> [mean, std]
+        var amx: Bool
         var stageOrder: [String]
-        var swiftTotalMs: [Double]
         var torch: String?
-        var torchStagesMs: [String: [Double]]?
-        var torchTotalMs: [Double]?
-        var speedup: Double?
-        var masksIdentical: Bool?
         var torchNote: String?
+        var precisions: [PrecisionReport]
         var sgemmGflops: Double
         var prefillEstimateMs: Double
+        /// Fastest Swift total / the prefill estimate.
         var compressOverPrefill: Double
-        var retainedRatio: Double
     }
 
     func validate() throws {
@@ -117,40 +150,56 @@ struct BenchCompressCommand: ParsableCommand {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
             scalars[i] = Float(Int64(bitPattern: state >> 40) - (1 << 23)) / Float(1 << 23)
         }
-        return (ids, PositionIds(t: t, h: h, w: w), Tensor(shape: [ids.count, hiddenSize], scalars: scalars))
+        let embeddings = Tensor(shape: [ids.count, hiddenSize], scalars: scalars)
+        return (ids, PositionIds(t: t, h: h, w: w), unrounded ? embeddings : embeddings.roundedToBF16())
     }
 
-    func run() throws {
-        let clip = makeClip()
-        let n = clip.ids.count
-        let selector = try VGASSelector.randomlyInitialized(inputSize: hiddenSize, seed: seed)
-        let compressor = OmniSIFTCompressor(selector: selector)
-        let budget = try CompressionBudget(rhoVideo: rhoVideo, rhoAudio: rhoAudio)
-        var stageSamples: [String: [Double]] = [:]
+    /// Swift timings of one precision: per-stage samples (warm-up dropped), the stage order, the total, the result.
+    func timeSwift(_ compressor: OmniSIFTCompressor, clip: (ids: [Int64], positions: PositionIds, embeddings: Tensor),
+                   budget: CompressionBudget, progress: ProgressReporter)
+        throws -> (stages: [String: [Double]], order: [String], total: BenchStats, result: CompressionResult) {
+        var samples: [String: [Double]] = [:]
         var order: [String] = []
         var last: CompressionResult?
-        let progress = ProgressDisplay.reporter(quiet: quiet, json: json)
-        progress.begin("swift compression", total: repetitions + warmup, unit: "runs")
+        progress.begin("swift compression (\(compressor.precision.rawValue))", total: repetitions + warmup, unit: "runs")
         let total = try measure(repetitions: repetitions, warmup: warmup) {
             defer { progress.advance() }
             let input = try CompressionInput(inputIds: clip.ids, positionIds: clip.positions, embeddings: clip.embeddings)
             let r = try compressor.compress(input, budget: budget)
             last = r
             order = r.timings.map(\.stage)
-            for s in r.timings { stageSamples[s.stage, default: []].append(s.milliseconds) }
+            for s in r.timings { samples[s.stage, default: []].append(s.milliseconds) }
         }
         progress.end()
-        // Drop the warm-up samples recorded per stage.
-        for k in stageSamples.keys { stageSamples[k] = Array(stageSamples[k]!.suffix(repetitions)) }
-        let result = last!
+        for k in samples.keys { samples[k] = Array(samples[k]!.suffix(repetitions)) }
+        return (samples.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] }, order, total, last!)
+    }
+
+    func run() throws {
+        let clip = makeClip()
+        let n = clip.ids.count
+        var selector = try VGASSelector.randomlyInitialized(inputSize: hiddenSize, seed: seed)
+        if !unrounded {
+            selector = try VGASSelector(parameters: selector.parameters.mapValues { $0.roundedToBF16() },
+                                        numHeads: selector.numHeads)
+        }
+        let budget = try CompressionBudget(rhoVideo: rhoVideo, rhoAudio: rhoAudio)
+        let progress = ProgressDisplay.reporter(quiet: quiet, json: json)
         let threads = BLASBackend.shared.threads
 
-        // PyTorch on the same input.
-        var torchStages: [String: [Double]]?
-        var torchTotal: BenchStats?
+        var swift: [(precision: VGASSelector.Precision, stages: [String: [Double]], total: BenchStats, result: CompressionResult)] = []
+        var order: [String] = []
+        for p in precision.precisions {
+            let r = try timeSwift(OmniSIFTCompressor(selector: selector, precision: p), clip: clip, budget: budget,
+                                  progress: progress)
+            swift.append((p, r.stages, r.total, r.result))
+            order = r.order
+        }
+
+        // PyTorch on the same input, in the same precisions.
         var torchVersion: String?
-        var masksIdentical: Bool?
         var torchNote: String?
+        var torchRuns: [VGASSelector.Precision: (stages: [String: [Double]], total: BenchStats, mask: [Bool])] = [:]
         if noTorch {
             torchNote = "PyTorch comparison skipped (--no-torch)"
         } else if !FileManager.default.fileExists(atPath: torchScript) {
@@ -168,26 +217,27 @@ struct BenchCompressCommand: ParsableCommand {
             try writer.add("inputs_embeds", clip.embeddings)
             try writer.write(to: inPath)
             try selector.save(to: selPath)
-            let args = [torchScript, inPath, selPath, "--threads", "\(threads)", "--repetitions", "\(repetitions)",
-                        "--warmup", "\(warmup)", "--rho-video", "\(rhoVideo)", "--rho-audio", "\(rhoAudio)",
-                        "--mask-out", maskPath]
-            progress.begin("pytorch compression (child process)", total: nil, unit: "it")
-            let outcome = runProcess(python, args)
-            progress.end()
-            switch outcome {
-            case .failure(let why):
-                torchNote = "PyTorch comparison not run: \(why)"
-            case .success(let stdout):
-                struct TorchOut: Decodable { var torch: String; var threads: Int; var kept: Int; var stages_ms: [String: [Double]] }
-                let line = stdout.split(separator: "\n").last.map(String.init) ?? ""
-                if let out = try? JSONDecoder().decode(TorchOut.self, from: Data(line.utf8)) {
-                    torchVersion = "torch \(out.torch), \(out.threads) threads"
-                    torchStages = out.stages_ms.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] }
-                    torchTotal = BenchStats(samples: out.stages_ms["total"] ?? [])
-                    let mask = try SafeTensorsFile(path: maskPath).uint8s("keep_mask").map { $0 != 0 }
-                    masksIdentical = mask == result.keepMask
-                } else {
-                    torchNote = "PyTorch comparison: could not read the script's output: \(line.prefix(200))"
+            for p in precision.precisions where torchNote == nil {
+                let args = [torchScript, inPath, selPath, "--threads", "\(threads)", "--repetitions", "\(repetitions)",
+                            "--warmup", "\(warmup)", "--rho-video", "\(rhoVideo)", "--rho-audio", "\(rhoAudio)",
+                            "--precision", p.rawValue, "--mask-out", maskPath]
+                progress.begin("pytorch compression (\(p.rawValue), child process)", total: nil, unit: "it")
+                let outcome = runProcess(python, args)
+                progress.end()
+                switch outcome {
+                case .failure(let why):
+                    torchNote = "PyTorch comparison not run: \(why)"
+                case .success(let stdout):
+                    struct TorchOut: Decodable { var torch: String; var threads: Int; var kept: Int; var stages_ms: [String: [Double]] }
+                    let line = stdout.split(separator: "\n").last.map(String.init) ?? ""
+                    if let out = try? JSONDecoder().decode(TorchOut.self, from: Data(line.utf8)) {
+                        torchVersion = "torch \(out.torch), \(out.threads) threads"
+                        let mask = try SafeTensorsFile(path: maskPath).uint8s("keep_mask").map { $0 != 0 }
+                        torchRuns[p] = (out.stages_ms.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] },
+                                        BenchStats(samples: out.stages_ms["total"] ?? []), mask)
+                    } else {
+                        torchNote = "PyTorch comparison: could not read the script's output: \(line.prefix(200))"
+                    }
                 }
             }
         }
@@ -200,45 +250,79 @@ struct BenchCompressCommand: ParsableCommand {
         let prefillFlops = Self.prefillFlops7B(tokens: n)
         let prefillMs = prefillFlops / (gflops * 1e9) * 1000
 
-        let swiftStages = stageSamples.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] }
+        let reports = swift.map { s -> PrecisionReport in
+            let t = torchRuns[s.precision]
+            let agreement = t.map { t in
+                Double(zip(t.mask, s.result.keepMask).filter { $0 == $1 }.count) / Double(max(1, t.mask.count))
+            }
+            let t32 = s.precision == .bfloat16 ? torchRuns[.float32] : nil
+            return PrecisionReport(precision: s.precision.rawValue, swiftStagesMs: s.stages,
+                                   swiftTotalMs: [s.total.mean, s.total.std], torchStagesMs: t?.stages,
+                                   torchTotalMs: t.map { [$0.total.mean, $0.total.std] },
+                                   speedup: t.map { $0.total.mean / s.total.mean }, maskAgreement: agreement,
+                                   speedupOverTorchFP32: t32.map { $0.total.mean / s.total.mean },
+                                   masksIdenticalToTorchFP32: t32.map { $0.mask == s.result.keepMask },
+                                   retainedRatio: s.result.retainedRatio)
+        }
+        let fastest = swift.map(\.total.mean).min()!
         let report = Report(
             tokens: n, hiddenSize: hiddenSize, threads: threads, blas: BLASBackend.shared.description,
-            swiftStagesMs: swiftStages, stageOrder: order, swiftTotalMs: [total.mean, total.std],
-            torch: torchVersion, torchStagesMs: torchStages, torchTotalMs: torchTotal.map { [$0.mean, $0.std] },
-            speedup: torchTotal.map { $0.mean / total.mean }, masksIdentical: masksIdentical, torchNote: torchNote,
-            sgemmGflops: gflops, prefillEstimateMs: prefillMs, compressOverPrefill: total.mean / prefillMs,
-            retainedRatio: result.retainedRatio)
+            amx: BF16Weight.amxAvailable, stageOrder: order, torch: torchVersion, torchNote: torchNote,
+            precisions: reports, sgemmGflops: gflops, prefillEstimateMs: prefillMs,
+            compressOverPrefill: fastest / prefillMs)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(report), as: UTF8.self))
             return
         }
-        print("clip: \(chunks) chunks x (\(2 * frameTokens) video + \(audioTokens) audio), \(n) tokens, D = \(hiddenSize), f32; "
-              + "rho_video \(rhoVideo), rho_audio \(rhoAudio) -> \(String(format: "%.1f", 100 * result.retainedRatio))% retained")
-        print("BLAS: \(report.blas); \(repetitions) runs after \(warmup) warm-up" + Self.loadNote())
-        var table = TextTable(columns: ["stage", "swift ms", "pytorch ms", "speed-up"])
-        let torchMap: [String: String] = ["groups": "groups", "stvp": "stvp", "vgas": "vgas", "gather": "gather"]
+        print("clip: \(chunks) chunks x (\(2 * frameTokens) video + \(audioTokens) audio), \(n) tokens, D = \(hiddenSize), f32"
+              + (unrounded ? "" : " holding bf16 values (embeddings and selector weights, as a bf16 model gives them)") + "; "
+              + "rho_video \(rhoVideo), rho_audio \(rhoAudio) -> \(String(format: "%.1f", 100 * swift[0].result.retainedRatio))% retained")
+        print("BLAS: \(report.blas); AMX bf16: \(report.amx ? "yes" : "no (bf16 = rounded operands through sgemm)"); "
+              + "\(repetitions) runs after \(warmup) warm-up" + Self.loadNote())
+        var columns = ["stage"]
+        for r in reports { columns += ["swift \(r.precision) ms", "pytorch \(r.precision) ms", "speed-up"] }
+        let crossFP32 = reports.count == 2 && reports[1].speedupOverTorchFP32 != nil
+        if crossFP32 { columns.append("pytorch fp32 / swift bf16") }
+        var table = TextTable(columns: columns)
+        func cells(_ swiftMs: [Double], _ torchMs: [Double]?) -> [String] {
+            [BenchStats.format(swiftMs[0], swiftMs[1]), torchMs.map { BenchStats.format($0[0], $0[1]) } ?? "-",
+             torchMs.map { String(format: "%.1fx", $0[0] / max(swiftMs[0], 1e-9)) } ?? "-"]
+        }
         for stage in order {
-            let s = swiftStages[stage]!
-            var tcell = "-", ratio = "-"
-            if let key = torchMap[stage], let t = torchStages?[key] {
-                tcell = BenchStats.format(t[0], t[1])
-                ratio = String(format: "%.1fx", t[0] / max(s[0], 1e-9))
+            var row = [stage]
+            for r in reports { row += cells(r.swiftStagesMs[stage] ?? [0, 0], r.torchStagesMs?[stage]) }
+            if crossFP32 {
+                let t = reports[0].torchStagesMs?[stage]?[0], b = reports[1].swiftStagesMs[stage]?[0]
+                row.append(t.flatMap { t in b.map { String(format: "%.1fx", t / max($0, 1e-9)) } } ?? "-")
             }
-            table.addRow(stage, BenchStats.format(s[0], s[1]), tcell, ratio)
+            table.addRow(row)
         }
         table.addSeparator()
-        table.addRow("total", total.formatted, torchTotal?.formatted ?? "-",
-                     torchTotal.map { String(format: "%.1fx", $0.mean / total.mean) } ?? "-")
+        var totalRow = ["total"]
+        for r in reports { totalRow += cells(r.swiftTotalMs, r.torchTotalMs) }
+        if crossFP32 { totalRow.append(String(format: "%.1fx", reports[1].speedupOverTorchFP32!)) }
+        table.addRow(totalRow)
         print(table.render())
         if let torchVersion {
-            print("PyTorch: \(torchVersion); keep masks identical: \(masksIdentical == true ? "yes" : "NO")")
+            let agreement = reports.map { r in
+                guard let a = r.maskAgreement else { return "\(r.precision) -" }
+                return a == 1 ? "\(r.precision) identical" : String(format: "\(r.precision) %.2f%% agree", 100 * a)
+            }
+            print("PyTorch: \(torchVersion); keep masks vs PyTorch: \(agreement.joined(separator: ", "))"
+                  + (precision.precisions.contains(.bfloat16) ? " (PyTorch bf16 runs the whole selector in bf16, "
+                     + "Swift bf16 only the projections' operands, so bf16 masks may differ near ties)" : ""))
+        }
+        if let same = reports.last?.masksIdenticalToTorchFP32 {
+            print("Swift bf16 keep mask vs PyTorch fp32: \(same ? "identical" : "DIFFERENT")"
+                  + (unrounded ? " (unrounded inputs: bf16 rounds them, so this is not the same computation)"
+                     : " (bf16-valued inputs and weights: bf16 operands are lossless, the same computation as fp32)"))
         }
         if let torchNote { print(torchNote) }
         print(String(format: "Estimate: one full-sequence 7B prefill of %d tokens = %.2f TFLOP at the measured sgemm rate "
                      + "%.1f GFLOP/s = %.0f ms; compression = %.3f%% of it (an estimate, not a measured prefill)",
-                     n, prefillFlops / 1e12, gflops, prefillMs, 100 * total.mean / prefillMs))
+                     n, prefillFlops / 1e12, gflops, prefillMs, 100 * fastest / prefillMs))
     }
 
     /// FLOPs of a Qwen2.5-Omni-7B thinker prefill over `tokens` tokens: 2 x tokens x (matrix parameters of the

@@ -42,6 +42,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "OmniSIFT: attention heads of the selector (default: the file's num_heads metadata, else 8).")
     var selectorHeads: Int?
 
+    @Option(help: "VGAS precision: fp32 (the reference), or bf16 (its projections on bf16-rounded operands with Float32 accumulation, as the bf16 model computes; AMX where the CPU has it; lossless for bf16 weights and embeddings).")
+    var selectorPrecision: VGASSelector.Precision = .float32
+
     @Option(help: "OmniSIFT without --selector: keep-all, uniform or video-similarity.")
     var audioFallback: String = AudioFallback.videoSimilarity.rawValue
 
@@ -95,6 +98,7 @@ struct CompareCommand: ParsableCommand {
         var o = CompressorOptions()
         o.selectorPath = selector
         o.selectorHeads = selectorHeads
+        o.selectorPrecision = selectorPrecision
         o.audioFallback = AudioFallback(rawValue: audioFallback) ?? .videoSimilarity
         o.seed = seed
         o.omnizipG = omnizipG

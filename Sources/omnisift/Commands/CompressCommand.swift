@@ -41,6 +41,9 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Attention heads of the selector (default: the file's num_heads metadata, else 8).")
     var selectorHeads: Int?
 
+    @Option(help: "VGAS precision: fp32 (the reference), or bf16 (its projections on bf16-rounded operands with Float32 accumulation, as the bf16 model computes; AMX where the CPU has it; lossless for bf16 weights and embeddings).")
+    var selectorPrecision: VGASSelector.Precision = .float32
+
     @Option(help: "Fraction of video tokens removed per frame, in [0, 1) (default 0.7).")
     var rhoVideo: Double?
 
@@ -127,7 +130,8 @@ struct CompressCommand: ParsableCommand {
         if method.lowercased() == "omnisift" {
             let omni: OmniSIFTCompressor
             if let path = selector {
-                omni = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads))
+                omni = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads),
+                                          precision: selectorPrecision)
             } else {
                 omni = OmniSIFTCompressor(audioFallback: AudioFallback(rawValue: audioFallback!)!)
             }
@@ -165,7 +169,10 @@ struct CompressCommand: ParsableCommand {
 
         var out = result.prefillFile(original: file)
         out.metadata["compress_ms"] = String(format: "%.3f", compressMs)
-        if let selector { out.metadata["selector"] = selector }
+        if let selector {
+            out.metadata["selector"] = selector
+            out.metadata["selector_precision"] = selectorPrecision.rawValue
+        }
         if let keep { out.metadata["target_keep"] = "\(keep)" }
         if let omni = compressor as? OmniSIFTCompressor, out.audioScores != nil {
             out.metadata["audio_scores_source"] = omni.audioScoreSource
@@ -247,3 +254,5 @@ struct CompressReport: Codable {
         return lines.joined(separator: "\n")
     }
 }
+
+extension VGASSelector.Precision: ExpressibleByArgument {}
