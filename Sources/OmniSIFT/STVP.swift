@@ -1,3 +1,4 @@
+import CPUKernels
 import OmniTensor
 
 /// STVP, spatio-temporal video pruning (SPEC 3.2). No parameters.
@@ -25,20 +26,47 @@ public enum STVP {
         guard let f1 = group.frames.first, !f1.tokenIndices.isEmpty else { return result }
         let n = f1.tokenIndices.count
         let k = CompressionBudget.dropCount(n, rhoVideo)
-        // Rows are read in place: no copy of the frames.
-        let spatial = embeddings.cosineSimilarity(rows: f1.tokenIndices, with: embeddings.meanRows(f1.tokenIndices))
+        let hasF2 = group.frames.count > 1 && group.frames[1].tokenIndices.count == n
+        let (spatial, temporal) = scores(embeddings: embeddings, f1: f1.tokenIndices,
+                                         f2: hasF2 ? group.frames[1].tokenIndices : nil)
         result.spatialScores = spatial
         if k > 0 {
             result.dropped += topKIndices(spatial, k: k).map { f1.tokenIndices[$0] }
         }
-        if group.frames.count > 1, group.frames[1].tokenIndices.count == n {
-            let f2 = group.frames[1]
-            let temporal = embeddings.rowwiseCosineSimilarity(rows: f2.tokenIndices, f1.tokenIndices)
+        if let temporal {
             result.temporalScores = temporal
             if k > 0 {
-                result.dropped += topKIndices(temporal, k: k).map { f2.tokenIndices[$0] }
+                result.dropped += topKIndices(temporal, k: k).map { group.frames[1].tokenIndices[$0] }
             }
         }
         return result
+    }
+
+    /// cos(F1_i, mean(F1)) and, with `f2`, cos(F2_i, F1_i), from the rows in place (one fused kernel: F1 is read
+    /// twice and F2 once, no frame copies). Equal bit for bit to `Tensor.cosineSimilarity(rows:with:)` and
+    /// `rowwiseCosineSimilarity(rows:_:)` on the same rows.
+    static func scores(embeddings: Tensor, f1: [Int], f2: [Int]?) -> (spatial: [Float], temporal: [Float]?) {
+        precondition(embeddings.rank == 2, "STVP: embeddings must be [N, D], got \(embeddings.shape)")
+        let n = f1.count, d = embeddings.cols, rows = embeddings.rows
+        precondition(f1.allSatisfy { $0 >= 0 && $0 < rows } && (f2 ?? []).allSatisfy { $0 >= 0 && $0 < rows },
+                     "STVP: frame token index out of range for \(rows) rows")
+        let i1 = f1.map(Int64.init), i2 = f2?.map(Int64.init)
+        var spatial = [Float](repeating: 0, count: n)
+        var temporal = f2 == nil ? nil : [Float](repeating: 0, count: n)
+        embeddings.withUnsafeBufferPointer { src in
+            spatial.withUnsafeMutableBufferPointer { sp in
+                let status: Int32
+                if var t = temporal, let i2 {
+                    status = t.withUnsafeMutableBufferPointer { tp in
+                        ck_stvp_scores(src.baseAddress, d, i1, i2, n, d, 1e-8, sp.baseAddress, tp.baseAddress)
+                    }
+                    temporal = t
+                } else {
+                    status = ck_stvp_scores(src.baseAddress, d, i1, nil, n, d, 1e-8, sp.baseAddress, nil)
+                }
+                precondition(status == 0, "STVP: out of memory for the scratch of one frame")
+            }
+        }
+        return (spatial, temporal)
     }
 }

@@ -1,0 +1,23 @@
+import Testing
+@testable import OmniSIFT
+import OmniTensor
+
+/// The fused STVP kernel against the unfused row-indexed similarity forms (which the fixture tests check against
+/// the PyTorch reference): equal bit for bit, with and without a second frame, for widths around the vector size.
+@Suite struct STVPKernelTests {
+    @Test(arguments: [1, 7, 16, 31, 64, 3584])
+    func fusedScoresEqualTheUnfusedForms(width: Int) {
+        var rng = SeededGenerator(seed: UInt64(width))
+        let rows = 50
+        var scalars = (0..<(rows * width)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        for j in 0..<width { scalars[3 * width + j] = 0 }  // a zero row: similarity 0 through the eps clamp
+        let e = Tensor(shape: [rows, width], scalars: scalars)
+        let f1 = [0, 3, 5, 7, 9, 11, 13], f2 = [20, 22, 24, 26, 28, 30, 49]
+        let (spatial, temporal) = STVP.scores(embeddings: e, f1: f1, f2: f2)
+        #expect(spatial == e.cosineSimilarity(rows: f1, with: e.meanRows(f1)))
+        #expect(temporal == e.rowwiseCosineSimilarity(rows: f2, f1))
+        #expect(spatial[1] == 0 && temporal![1] == 0)
+        let (alone, none) = STVP.scores(embeddings: e, f1: f1, f2: nil)
+        #expect(alone == spatial && none == nil)
+    }
+}
