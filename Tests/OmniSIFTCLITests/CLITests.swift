@@ -1,5 +1,6 @@
 import Foundation
 import OmniSIFT
+import OmniTensor
 import OmniSIFTViz
 import QwenOmni
 import SafeTensors
@@ -148,6 +149,18 @@ struct CLITests {
         let bad = try CLI.run(["compress", rounded, "--selector", selectorPath, "--selector-precision", "fp16",
                                "-o", dir.appendingPathComponent("x.safetensors").path])
         #expect(bad.status != 0 && bad.stderr.contains("selector-precision"))
+    }
+
+    @Test("bench gemm --quick --bf16 --json reports a bf16 rate per shape and whether AMX ran")
+    func benchGemmBF16() throws {
+        let out = try CLI.run(["bench", "gemm", "--quick", "--bf16", "--json", "--repetitions", "1", "--warmup", "0"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let report = try CLI.json(out)
+        let results = try #require(report["results"] as? [[String: Any]])
+        let bf16 = try #require(report["bf16Results"] as? [[String: Any]])
+        #expect(results.count == 2 && bf16.count == 2)
+        #expect(report["amx"] as? Bool == BF16Weight.amxAvailable)
+        for r in bf16 { #expect((r["gflopsMean"] as? Double ?? 0) > 0) }
     }
 
     @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")

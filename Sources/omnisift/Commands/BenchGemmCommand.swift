@@ -31,6 +31,8 @@ struct BenchGemmCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also measure a given OpenBLAS core type (e.g. Prescott, Haswell) in a child process.",
                                valueName: "core"))
     var compareCore: String?
+    @Flag(help: "Also time bf16 products (BF16Weight: AMX tiles where present, Float32 input converted inside the timing) on every shape plus VGAS's v_proj shape.")
+    var bf16 = false
     @Flag(help: "Print a JSON report instead of a table.") var json = false
 
     func validate() throws {
@@ -56,11 +58,15 @@ struct BenchGemmCommand: ParsableCommand {
         var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
     }
 
-    static func shapes(quick: Bool) -> [Shape] {
+    static func shapes(quick: Bool, bf16: Bool = false) -> [Shape] {
         var list = [512, 1024, 2048].map { Shape(label: "\($0)x\($0) · \($0)x\($0)", m: $0, n: $0, k: $0, transposeB: false) }
         if quick { return Array(list.prefix(2)) }
         list.append(Shape(label: "2048x3584 · 3584x18944 (x·Wᵀ)", m: 2048, n: 18944, k: 3584, transposeB: true))
         list.append(Shape(label: "2048x3584 · 3584x3584 (x·Wᵀ)", m: 2048, n: 3584, k: 3584, transposeB: true))
+        if bf16 {
+            // VGAS v_proj on the kept video of a 60 s clip at rho_video 0.7.
+            list.append(Shape(label: "4560x3584 · 3584x512 (x·Wᵀ, VGAS v_proj)", m: 4560, n: 512, k: 3584, transposeB: true))
+        }
         return list
     }
 
@@ -112,13 +118,21 @@ struct BenchGemmCommand: ParsableCommand {
         var warmup: Int
         var results: [ShapeResult]
         var comparison: Comparison?
+        /// With --bf16: the bf16 product per shape (same order as `results`).
+        var bf16Results: [ShapeResult]?
+        /// Whether the bf16 products ran on AMX tiles.
+        var amx: Bool?
     }
 
     // MARK: Run
 
     func run() throws {
-        let shapes = Self.shapes(quick: quick)
+        let shapes = Self.shapes(quick: quick, bf16: bf16)
         var report = Report(backend: .current, repetitions: repetitions, warmup: warmup, results: [], comparison: nil)
+        if bf16 {
+            report.bf16Results = []
+            report.amx = BF16Weight.amxAvailable
+        }
         if !json { printBackend(report.backend) }
         for shape in shapes {
             let r = Self.measureShape(shape, repetitions: repetitions, warmup: warmup)
@@ -126,6 +140,14 @@ struct BenchGemmCommand: ParsableCommand {
             if !json {
                 print("  \(shape.label): \(BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1)) GFLOP/s")
                 fflush(nil)
+            }
+            if bf16 {
+                let b = Self.measureBF16(shape, repetitions: repetitions, warmup: warmup)
+                report.bf16Results!.append(b)
+                if !json {
+                    print("  \(shape.label) bf16: \(BenchStats.format(b.gflopsMean, b.gflopsStd, decimals: 1)) GFLOP/s")
+                    fflush(nil)
+                }
             }
         }
         if compareDefaultCore || compareCore != nil {
@@ -165,6 +187,10 @@ struct BenchGemmCommand: ParsableCommand {
 
     private func table(_ report: Report) -> TextTable {
         var columns: [TextTable.Column] = ["shape (m x k · k x n)", "GFLOP/s", "best", "ms"]
+        if report.bf16Results != nil {
+            columns += [TextTable.Column(report.amx == true ? "bf16 AMX GFLOP/s" : "bf16 (rounded, sgemm) GFLOP/s"),
+                        "bf16 / sgemm"]
+        }
         if let d = report.comparison {
             let how = compareCore == nil ? "default" : "forced"
             columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), \(how))"), "speed-up"]
@@ -173,6 +199,10 @@ struct BenchGemmCommand: ParsableCommand {
         for (i, r) in report.results.enumerated() {
             var row = [r.shape.label, BenchStats.format(r.gflopsMean, r.gflopsStd, decimals: 1),
                        String(format: "%.1f", r.gflopsBest), r.ms.formatted]
+            if let b = report.bf16Results, i < b.count {
+                row += [BenchStats.format(b[i].gflopsMean, b[i].gflopsStd, decimals: 1),
+                        String(format: "%.2fx", b[i].gflopsMean / max(r.gflopsMean, 1e-9))]
+            }
             if let d = report.comparison, i < d.results.count {
                 let c = d.results[i]
                 row += [BenchStats.format(c.gflopsMean, c.gflopsStd, decimals: 1), String(format: "%.2fx", d.speedup[i])]
@@ -202,6 +232,17 @@ struct BenchGemmCommand: ParsableCommand {
                 }
             }
         }
+        let rate = stats.rate(work: s.flops)
+        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
+        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
+    }
+
+    /// Times `BF16Weight.apply` on one shape (x [m, k] Float32 · W [n, k]ᵀ), the bf16 conversion of x included.
+    static func measureBF16(_ s: Shape, repetitions: Int, warmup: Int) -> ShapeResult {
+        var rng = SystemRandomNumberGenerator()
+        let x = Tensor(shape: [s.m, s.k], scalars: (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let w = BF16Weight(Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
+        let stats = measure(repetitions: repetitions, warmup: warmup) { _ = w.apply(to: x) }
         let rate = stats.rate(work: s.flops)
         let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
         return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
