@@ -50,34 +50,25 @@ static int detect_amx_bf16(void) {
 }
 #endif
 
-// -1: not yet detected.
+#if !CK_X86
+static int detect_avx512(void) { return 0; }
+static int detect_amx_bf16(void) { return 0; }
+#endif
+
+// Runs `detect` once and keeps its answer in `state` (-1: not yet detected); 0 while the fast paths are disabled.
+static int cached(atomic_int *state, int (*detect)(void)) {
+    if (!atomic_load(&fast_paths_enabled)) return 0;
+    int s = atomic_load(state);
+    if (s < 0) {
+        s = detect();
+        atomic_store(state, s);
+    }
+    return s;
+}
+
 static atomic_int avx512_state = -1;
 static atomic_int amx_state = -1;
 
-int ck_has_avx512(void) {
-    if (!atomic_load(&fast_paths_enabled)) return 0;
-    int s = atomic_load(&avx512_state);
-    if (s < 0) {
-#if CK_X86
-        s = detect_avx512();
-#else
-        s = 0;
-#endif
-        atomic_store(&avx512_state, s);
-    }
-    return s;
-}
+int ck_has_avx512(void) { return cached(&avx512_state, detect_avx512); }
 
-int ck_has_amx_bf16(void) {
-    if (!atomic_load(&fast_paths_enabled)) return 0;
-    int s = atomic_load(&amx_state);
-    if (s < 0) {
-#if CK_X86
-        s = detect_amx_bf16();
-#else
-        s = 0;
-#endif
-        atomic_store(&amx_state, s);
-    }
-    return s;
-}
+int ck_has_amx_bf16(void) { return cached(&amx_state, detect_amx_bf16); }
