@@ -24,8 +24,21 @@ public struct KVCache: Sendable {
         self.headDim = headDim
         self.capacity = max(capacity, 0)
         let per = kvHeads * self.capacity * headDim
-        keys = Array(repeating: [Float](repeating: 0, count: per), count: layers)
-        values = keys
+        // One zeroed buffer per layer and kind (not one shared copy-on-write array that every layer's first write
+        // would copy), on huge pages when large.
+        keys = (0..<layers).map { _ in Self.zeroed(per) }
+        values = (0..<layers).map { _ in Self.zeroed(per) }
+    }
+
+    /// `count` zeros in a buffer advised for huge pages (its first writes fault per 2 MiB, not per 4 KiB).
+    static func zeroed(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buf, initialized in
+            if count > 0 {
+                adviseHugePages(buf.baseAddress!, count: count)
+                buf.baseAddress!.update(repeating: 0, count: count)
+            }
+            initialized = count
+        }
     }
 
     /// Bytes held by the stored tokens (keys and values, all layers, Float32).
@@ -46,7 +59,7 @@ public struct KVCache: Sendable {
     }
 
     private static func regrow(_ old: [Float], heads: Int, oldCap: Int, newCap: Int, dim: Int, used: Int) -> [Float] {
-        var fresh = [Float](repeating: 0, count: heads * newCap * dim)
+        var fresh = zeroed(heads * newCap * dim)
         fresh.withUnsafeMutableBufferPointer { dst in
             old.withUnsafeBufferPointer { src in
                 for h in 0..<heads where used > 0 {
