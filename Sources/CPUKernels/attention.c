@@ -191,6 +191,30 @@ CK_AVX512 static void silu_mul_avx512(float *gate, const float *up, size_t n) {
         _mm512_mask_storeu_ps(gate + c, m, _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + c)));
     }
 }
+
+// Sixteen pairs at a time (head_dim / 2 = 64 for Qwen: four steps), a masked step for a remainder.
+CK_AVX512 static void bias_rope_avx512(float *x, size_t rows, size_t heads, size_t hd, size_t ld, const float *bias,
+                                       const float *cos_table, const float *sin_table, size_t table_ld) {
+    const size_t half = hd / 2;
+    for (size_t r = 0; r < rows; r++) {
+        const float *cr = cos_table + r * table_ld, *sr = sin_table + r * table_ld;
+        for (size_t h = 0; h < heads; h++) {
+            float *p = x + r * ld + h * hd;
+            const float *bh = bias ? bias + h * hd : NULL;
+            for (size_t j = 0; j < half; j += 16) {
+                const __mmask16 m = lanes_mask(half - j);
+                __m512 a = _mm512_maskz_loadu_ps(m, p + j), b = _mm512_maskz_loadu_ps(m, p + half + j);
+                if (bh) {
+                    a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, bh + j));
+                    b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(m, bh + half + j));
+                }
+                const __m512 c = _mm512_maskz_loadu_ps(m, cr + j), s = _mm512_maskz_loadu_ps(m, sr + j);
+                _mm512_mask_storeu_ps(p + j, m, _mm512_fmsub_ps(a, c, _mm512_mul_ps(b, s)));
+                _mm512_mask_storeu_ps(p + half + j, m, _mm512_fmadd_ps(b, c, _mm512_mul_ps(a, s)));
+            }
+        }
+    }
+}
 #endif
 
 // MARK: portable versions
@@ -273,5 +297,28 @@ void ck_silu_mul(float *gate, const float *up, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const float x = gate[i];
         gate[i] = x / (1.0f + exp_portable(-x)) * up[i];
+    }
+}
+
+void ck_bias_rope_rows(float *x, size_t rows, size_t heads, size_t head_dim, size_t ld, const float *bias,
+                       const float *cos_table, const float *sin_table, size_t table_ld) {
+#if CK_X86
+    if (ck_has_avx512()) {
+        bias_rope_avx512(x, rows, heads, head_dim, ld, bias, cos_table, sin_table, table_ld);
+        return;
+    }
+#endif
+    const size_t half = head_dim / 2;
+    for (size_t r = 0; r < rows; r++) {
+        const float *cr = cos_table + r * table_ld, *sr = sin_table + r * table_ld;
+        for (size_t h = 0; h < heads; h++) {
+            float *p = x + r * ld + h * head_dim;
+            const float *bh = bias ? bias + h * head_dim : NULL;
+            for (size_t j = 0; j < half; j++) {
+                const float a = p[j] + (bh ? bh[j] : 0.0f), b = p[half + j] + (bh ? bh[half + j] : 0.0f);
+                p[j] = a * cr[j] - b * sr[j];
+                p[half + j] = b * cr[j] + a * sr[j];
+            }
+        }
     }
 }

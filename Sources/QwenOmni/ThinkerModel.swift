@@ -219,10 +219,11 @@ public final class ThinkerModel: @unchecked Sendable {
         // Equal chunks of at most chunkRows rows; one workspace for all layers (no per-layer page faults).
         let chunk = (n + (n + chunkRows - 1) / chunkRows - 1) / ((n + chunkRows - 1) / chunkRows)
         let ws = Workspace(config: config, chunk: chunk, queryBlock: min(chunk, queryBlock), keyBlock: keyBlock)
+        let rope = RopeTables(rows: n, half: config.headDim / 2)
+        fillRopeTables(rope, positions: positions)
         for l in 0..<layers.count {
             x.withUnsafeMutableBufferPointer { xp in
-                runLayer(l, x: xp.baseAddress!, n: n, chunk: chunk, base: base, positions: positions,
-                         cache: &state.cache, ws: ws)
+                runLayer(l, x: xp.baseAddress!, n: n, chunk: chunk, base: base, rope: rope, cache: &state.cache, ws: ws)
             }
         }
         state.cache.advance(by: n)
@@ -324,8 +325,8 @@ public final class ThinkerModel: @unchecked Sendable {
 
     // MARK: - One layer
 
-    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, chunk: Int, base: Int,
-                          positions: PositionIds, cache: inout KVCache, ws: Workspace) {
+    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, chunk: Int, base: Int, rope: RopeTables,
+                          cache: inout KVCache, ws: Workspace) {
         let w = layers[li]
         let d = config.hiddenSize
         let hd = config.headDim
@@ -342,10 +343,11 @@ public final class ThinkerModel: @unchecked Sendable {
             w.inputNorm.withUnsafeBufferPointer { nw in
                 rmsNormRows(xc, rows: m, dim: d, weight: nw.baseAddress!, eps: eps, out: h)
             }
-            w.qProj.apply(h, n: m, into: q, ldOut: qDim, bias: w.qBias)
-            w.kProj.apply(h, n: m, into: k, ldOut: kvDim, bias: w.kBias)
+            // q and k get their bias inside the rotation kernel (one pass instead of two).
+            w.qProj.apply(h, n: m, into: q, ldOut: qDim)
+            w.kProj.apply(h, n: m, into: k, ldOut: kvDim)
             w.vProj.apply(h, n: m, into: v, ldOut: kvDim, bias: w.vBias)
-            applyRoPE(q: q, k: k, rows: m, positions: positions, offset: r0)
+            biasAndRoPE(q: q, k: k, rows: m, layer: w, rope: rope, offset: r0)
             cache.write(layer: li, at: base + r0, n: m, k: k, v: v)
             attention(q: q, rows: m, firstIndex: base + r0, layer: li, cache: cache, out: attn, ws: ws)
             w.oProj.apply(attn, n: m, into: xc, ldOut: d, accumulate: true)
@@ -363,35 +365,46 @@ public final class ThinkerModel: @unchecked Sendable {
         }
     }
 
-    /// Rotates q (`[rows, heads·hd]`) and k (`[rows, kvHeads·hd]`) in place with M-RoPE: frequency pair j turns by
-    /// `position[axis(j)] · invFreq[j]`, rotate-half layout (pair j couples dims j and j + hd/2).
-    private func applyRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, rows: Int,
-                           positions: PositionIds, offset: Int) {
-        let hd = config.headDim
-        let half = hd / 2
-        let cosT = UnsafeMutablePointer<Float>.allocate(capacity: half)
-        let sinT = UnsafeMutablePointer<Float>.allocate(capacity: half)
-        defer { cosT.deallocate(); sinT.deallocate() }
-        for r in 0..<rows {
-            let i = offset + r
-            let pos = [Float(positions.t[i]), Float(positions.h[i]), Float(positions.w[i])]
-            for j in 0..<half {
-                let angle = pos[pairAxis[j]] * invFreq[j]  // Float32 product, as PyTorch
-                cosT[j] = Float(cos(Double(angle)))
-                sinT[j] = Float(sin(Double(angle)))
-            }
-            func rotate(_ base: UnsafeMutablePointer<Float>, heads: Int) {
-                for hh in 0..<heads {
-                    let p = base + hh * hd
-                    for j in 0..<half {
-                        let a = p[j], b = p[j + half]
-                        p[j] = a * cosT[j] - b * sinT[j]
-                        p[j + half] = b * cosT[j] + a * sinT[j]
+    /// Fills the cos / sin tables of M-RoPE for every token: frequency pair j of token i turns by
+    /// `position_axis(j)[i] · invFreq[j]` (a Float32 product, as PyTorch; cos and sin of it in Double, rounded).
+    /// Once per forward pass, shared by every layer; rows split over the BLAS threads.
+    private func fillRopeTables(_ rope: RopeTables, positions: PositionIds) {
+        let half = rope.half
+        let (cosT, sinT) = (rope.cos, rope.sin)
+        positions.t.withUnsafeBufferPointer { pt in
+            positions.h.withUnsafeBufferPointer { ph in
+                positions.w.withUnsafeBufferPointer { pw in
+                    let axes = [pt.baseAddress!, ph.baseAddress!, pw.baseAddress!]
+                    parallelRanges(rope.rows, minChunk: 256) { rows in
+                        for i in rows {
+                            for j in 0..<half {
+                                let angle = Float(axes[pairAxis[j]][i]) * invFreq[j]
+                                cosT[i * half + j] = Float(cos(Double(angle)))
+                                sinT[i * half + j] = Float(sin(Double(angle)))
+                            }
+                        }
                     }
                 }
             }
-            rotate(q + r * config.numAttentionHeads * hd, heads: config.numAttentionHeads)
-            rotate(k + r * config.numKeyValueHeads * hd, heads: config.numKeyValueHeads)
+        }
+    }
+
+    /// Adds the q and k biases and rotates q (`[rows, heads·hd]`) and k (`[rows, kvHeads·hd]`) in place with
+    /// M-RoPE, rotate-half layout (pair j couples dims j and j + hd/2), for the tokens `offset ..< offset + rows`.
+    private func biasAndRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, rows: Int,
+                             layer w: ThinkerLayerWeights, rope: RopeTables, offset: Int) {
+        let hd = config.headDim, half = rope.half
+        let (heads, kvHeads) = (config.numAttentionHeads, config.numKeyValueHeads)
+        w.qBias.withUnsafeBufferPointer { qb in
+            w.kBias.withUnsafeBufferPointer { kb in
+                parallelRanges(rows, minChunk: 32) { r in
+                    let (c, s) = (rope.cos + (offset + r.lowerBound) * half, rope.sin + (offset + r.lowerBound) * half)
+                    ck_bias_rope_rows(q + r.lowerBound * heads * hd, r.count, heads, hd, heads * hd, qb.baseAddress,
+                                      c, s, half)
+                    ck_bias_rope_rows(k + r.lowerBound * kvHeads * hd, r.count, kvHeads, hd, kvHeads * hd,
+                                      kb.baseAddress, c, s, half)
+                }
+            }
         }
     }
 
@@ -540,6 +553,19 @@ final class Workspace: @unchecked Sendable {
     }
 
     deinit { [h, q, k, v, attn, gate, up, qb, scores, acc, rowMax, rowSum].forEach { $0.deallocate() } }
+}
+
+/// The cos and sin of every token's rotary angles, `[rows, half]` each (`half` = head_dim / 2).
+final class RopeTables: @unchecked Sendable {
+    let rows, half: Int
+    let cos, sin: UnsafeMutablePointer<Float>
+    init(rows: Int, half: Int) {
+        self.rows = rows
+        self.half = half
+        cos = allocateFloats(max(rows * half, 1))
+        sin = allocateFloats(max(rows * half, 1))
+    }
+    deinit { cos.deallocate(); sin.deallocate() }
 }
 
 /// Asks for transparent huge pages for `count` floats at `p` when they span at least one 2 MiB page (see

@@ -194,4 +194,38 @@ import Testing
             }
         }
     }
+
+    @Test func biasRopeRowsMatchesDouble() {
+        var rng = SeededGenerator(seed: 15)
+        Self.bothPaths { path in
+            for (heads, hd, withBias) in [(3, 128, true), (2, 16, true), (1, 40, false), (4, 2, true)] {
+                let rows = 5, half = hd / 2
+                let ld = heads * hd + 3  // a row stride wider than the row
+                let x: [Float] = (0..<rows * ld).map { _ in Float(Self.gaussian(&rng)) }
+                let bias: [Float] = (0..<heads * hd).map { _ in Float(0.5 * Self.gaussian(&rng)) }
+                let angles: [Double] = (0..<rows * half).map { _ in 50 * Self.gaussian(&rng) }
+                let cosT = angles.map { Float(Foundation.cos($0)) }, sinT = angles.map { Float(Foundation.sin($0)) }
+                var out = x
+                out.withUnsafeMutableBufferPointer { o in
+                    bias.withUnsafeBufferPointer { b in
+                        ck_bias_rope_rows(o.baseAddress!, rows, heads, hd, ld, withBias ? b.baseAddress : nil, cosT, sinT, half)
+                    }
+                }
+                for r in 0..<rows {
+                    for c in heads * hd..<ld { #expect(out[r * ld + c] == x[r * ld + c], "\(path): padding changed") }
+                    for h in 0..<heads {
+                        for j in 0..<half {
+                            let i = r * ld + h * hd + j
+                            let a = Double(x[i]) + (withBias ? Double(bias[h * hd + j]) : 0)
+                            let b = Double(x[i + half]) + (withBias ? Double(bias[h * hd + j + half]) : 0)
+                            let (c, s) = (Double(cosT[r * half + j]), Double(sinT[r * half + j]))
+                            let what = "\(path) heads \(heads) hd \(hd) [\(r), \(h), \(j)]"
+                            #expect(abs(Double(out[i]) - (a * c - b * s)) <= 1e-6 * (abs(a) + abs(b)), "\(what)")
+                            #expect(abs(Double(out[i + half]) - (b * c + a * s)) <= 1e-6 * (abs(a) + abs(b)), "\(what)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

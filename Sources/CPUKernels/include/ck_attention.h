@@ -33,6 +33,15 @@ void ck_rms_norm_rows(const float *x, size_t rows, size_t dim, const float *weig
 /// The SwiGLU product in place: `gate[i] = silu(gate[i]) · up[i]` with silu(x) = x / (1 + exp(-x)) (ck_exp).
 void ck_silu_mul(float *gate, const float *up, size_t n);
 
+/// Adds the bias and applies rotary position embedding in place, rotate-half layout, to `rows` rows of `heads`
+/// heads of `head_dim` values (row stride `ld`): with h = head_dim / 2, a = x[j] + bias[j], b = x[j + h] +
+/// bias[j + h] (bias per head, `heads · head_dim` values, or NULL for none),
+///     x[j] = a · cos[j] - b · sin[j],   x[j + h] = b · cos[j] + a · sin[j]   (j < h),
+/// where cos and sin are row r of the tables `cos_table` / `sin_table` (`h` values per row, row stride `table_ld`).
+/// `head_dim` must be even.
+void ck_bias_rope_rows(float *x, size_t rows, size_t heads, size_t head_dim, size_t ld, const float *bias,
+                       const float *cos_table, const float *sin_table, size_t table_ld);
+
 #ifdef __cplusplus
 }
 #endif
