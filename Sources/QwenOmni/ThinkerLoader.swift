@@ -108,7 +108,7 @@ public enum ThinkerLoader {
     }
 
     /// Reads `config.json` and the weights from a checkpoint folder.
-    public static func load(path: String, storage: ThinkerWeightStorage = .auto, chunkRows: Int = 1024,
+    public static func load(path: String, storage: ThinkerWeightStorage = .auto, chunkRows: Int = ThinkerModel.defaultChunkRows,
                             progress: ((ThinkerLoadProgress) -> Void)? = nil) throws -> (model: ThinkerModel,
                                                                                          config: QwenOmniConfig) {
         let config = try QwenOmniConfig.load(path: path)
@@ -121,7 +121,7 @@ public enum ThinkerLoader {
     /// Builds the model from an opened checkpoint. bf16 matrices kept as bf16 reference the checkpoint's mapping,
     /// which the model keeps alive.
     public static func load(checkpoint: SafeTensorsCheckpoint, config thinker: ThinkerConfig,
-                            storage: ThinkerWeightStorage = .auto, chunkRows: Int = 1024,
+                            storage: ThinkerWeightStorage = .auto, chunkRows: Int = ThinkerModel.defaultChunkRows,
                             progress: ((ThinkerLoadProgress) -> Void)? = nil) throws -> ThinkerModel {
         let config = thinker.textConfig
         try config.validate()

@@ -9,8 +9,8 @@ import Foundation
 /// | 7B | 7,615,616,512 | 30.5 GB: does not fit | 15.2 GB: fits | 1.91 GB / 0.48 GB |
 /// | 3B | 3,397,103,616 | 13.6 GB: fits | 6.8 GB | 1.23 GB / 0.31 GB |
 ///
-/// Prefill activations add about 0.5 GB (7B, 60 s clip: hidden states 2 x 239 MB + a 1024-row chunk workspace of
-/// ~200 MB). `ThinkerWeightStorage.auto` picks f32 when the f32 weights take at most 60 % of physical memory
+/// Prefill activations add about 0.9 GB (7B, 60 s clip: hidden states 2 x 239 MB + a 2048-row chunk workspace of
+/// ~400 MB). `ThinkerWeightStorage.auto` picks f32 when the f32 weights take at most 60 % of physical memory
 /// (3B on 24 GB), else bf16: the bf16 tensors stay in the memory-mapped checkpoint (clean, file-backed pages)
 /// and are widened per 4 MB tile right before each GEMM.
 public enum ThinkerMemory {
@@ -55,7 +55,7 @@ public enum ThinkerMemory {
 
     /// Transient prefill activations in bytes: the hidden states of all `tokens` rows plus, per chunk of
     /// `chunkRows`, the normed input, q, k, v, attention output and the two MLP intermediates.
-    public static func prefillActivationBytes(_ config: ThinkerTextConfig, tokens: Int, chunkRows: Int = 1024) -> Int {
+    public static func prefillActivationBytes(_ config: ThinkerTextConfig, tokens: Int, chunkRows: Int = ThinkerModel.defaultChunkRows) -> Int {
         let c = min(tokens, chunkRows)
         let qDim = config.numAttentionHeads * config.headDim
         let kvDim = config.numKeyValueHeads * config.headDim

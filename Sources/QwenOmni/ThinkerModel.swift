@@ -91,6 +91,12 @@ public final class ThinkerModel: @unchecked Sendable {
     public let lmHead: ThinkerMatrix
     /// Rows per prefill chunk inside a layer (bounds the MLP intermediate: `chunkRows x intermediate_size`).
     public let chunkRows: Int
+    /// The default `chunkRows`. Every projection GEMM of a chunk reads (packs) its whole weight matrix once, so
+    /// fewer, taller chunks read the weights fewer times: a 7B layer over 1415 tokens took ~6 % less time as one
+    /// chunk of 1415 rows than as two of 708, and a 3B layer over 5570 tokens ~2 % less with 1857-row chunks
+    /// than with 929-row ones. The MLP intermediates take `2 x chunkRows x intermediate_size` floats (300 MB for
+    /// the 7B shape).
+    public static let defaultChunkRows = 2048
     /// Attention block sizes: queries per block and keys per block of the online softmax.
     public let queryBlock: Int, keyBlock: Int
     /// Inverse rotary frequencies, one per frequency pair (`head_dim / 2`), computed in Float32 like PyTorch.
@@ -100,7 +106,7 @@ public final class ThinkerModel: @unchecked Sendable {
 
     /// Builds a model and checks every weight's shape against `config`.
     public init(config: ThinkerTextConfig, embedTokens: ThinkerMatrix, layers: [ThinkerLayerWeights], norm: [Float],
-                lmHead: ThinkerMatrix, chunkRows: Int = 1024, queryBlock: Int = 128, keyBlock: Int = 512) throws {
+                lmHead: ThinkerMatrix, chunkRows: Int = defaultChunkRows, queryBlock: Int = 128, keyBlock: Int = 512) throws {
         try config.validate()
         let (d, hd, h, kv, inter, v) = (config.hiddenSize, config.headDim, config.numAttentionHeads,
                                         config.numKeyValueHeads, config.intermediateSize, config.vocabSize)
