@@ -602,8 +602,10 @@ final class WorkCounter: @unchecked Sendable {
 }
 
 /// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
-@inline(__always)
+/// Rows split over the BLAS threads.
 func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
                  out: UnsafeMutablePointer<Float>) {
-    ck_rms_norm_rows(x, rows, dim, weight, eps, out)
+    parallelRanges(rows, minChunk: 64) { r in
+        ck_rms_norm_rows(x + r.lowerBound * dim, r.count, dim, weight, eps, out + r.lowerBound * dim)
+    }
 }
