@@ -1,62 +1,19 @@
 #include "ck_softmax.h"
 #include "ck_features.h"
+#include "ck_exp.h"
 #include "ck_internal.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-// Cephes expf coefficients and the split of ln 2 (see ck_exp).
-#define CK_LOG2E 1.44269504088896341f
-#define CK_LN2_HI 0.693359375f
-#define CK_LN2_LO (-2.12194440e-4f)
-#define CK_P0 1.9875691500e-4f
-#define CK_P1 1.3981999507e-3f
-#define CK_P2 8.3334519073e-3f
-#define CK_P3 4.1665795894e-2f
-#define CK_P4 1.6666665459e-1f
-#define CK_P5 5.0000001201e-1f
-
-static float softmax_exp(float x) {
-    if (x != x) return x;
-    if (x < -87.3f) return 0.0f;
-    float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    const float n = nearbyintf(xc * CK_LOG2E);
-    float r = xc - n * CK_LN2_HI;
-    r = r - n * CK_LN2_LO;
-    float p = CK_P0;
-    p = p * r + CK_P1;
-    p = p * r + CK_P2;
-    p = p * r + CK_P3;
-    p = p * r + CK_P4;
-    p = p * r + CK_P5;
-    const float er = p * r * r + r + 1.0f;
-    const int ni = (int)n;
-    uint32_t bits = (uint32_t)(ni + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, 4);
-    return er * scale;
-}
+// exp for softmax: 0 below the smallest normal result (as PyTorch gives for underflow, and for -inf), else ck_exp.
+static inline float softmax_exp(float x) { return x < CK_EXP_LO ? 0.0f : exp_portable(x); }
 
 #if CK_X86
-CK_AVX512 static inline __m512 exp16(__m512 x) {
-    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(CK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), xc);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(CK_P0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_P5));
-    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    __m512 y = _mm512_mul_ps(er, _mm512_castsi512_ps(e));
-    // Below the smallest normal result: 0. NaN in, NaN out (min/max above would have turned it into a bound).
-    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ), _mm512_setzero_ps());
-    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    return _mm512_mask_mov_ps(y, nan, x);
+CK_AVX512 static inline __m512 softmax_exp16(__m512 x) {
+    const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(CK_EXP_LO), _CMP_LT_OQ);
+    return _mm512_mask_mov_ps(exp16(x), under, _mm512_setzero_ps());
 }
 
 CK_AVX512 static void softmax_avx512(float *x, size_t rows, size_t cols, size_t ld) {
@@ -90,12 +47,12 @@ CK_AVX512 static void softmax_avx512(float *x, size_t rows, size_t cols, size_t 
         const __m512 vm = _mm512_set1_ps(m);
         __m512 vs = _mm512_setzero_ps();
         for (c = 0; c < full; c += 16) {
-            __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + c), vm));
+            __m512 e = softmax_exp16(_mm512_sub_ps(_mm512_loadu_ps(row + c), vm));
             _mm512_storeu_ps(row + c, e);
             vs = _mm512_add_ps(vs, e);
         }
         if (tail) {
-            __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + c), vm));
+            __m512 e = softmax_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + c), vm));
             e = _mm512_maskz_mov_ps(tail, e);
             _mm512_mask_storeu_ps(row + c, tail, e);
             vs = _mm512_add_ps(vs, e);
