@@ -44,10 +44,6 @@ public struct BF16Weight: Sendable {
     /// Whether this process can use AMX bf16 tiles (CPU support and, on Linux, the kernel's permission).
     public static var amxAvailable: Bool { ck_has_amx_bf16() != 0 }
 
-    /// Switches the hand-written AVX-512 / AMX kernels off (`false`) or on for the whole process; the portable
-    /// versions give the same results up to summation order. For tests and benchmarks.
-    public static func setFastKernelsEnabled(_ enabled: Bool) { ck_set_fast_paths_enabled(enabled ? 1 : 0) }
-
     private static func roundUp32(_ x: Int) -> Int { (x + 31) / 32 * 32 }
 
     /// `source[rows] · weightᵀ + bias` with bf16 operands: row r of the result is row `rows[r]` of `source` (all rows

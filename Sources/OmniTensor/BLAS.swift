@@ -128,6 +128,9 @@ public final class BLASBackend: @unchecked Sendable {
         let threads = requestedThreads()
         // OpenBLAS reads its thread count at load time too; set it so no extra threads are spawned.
         if getenv("OPENBLAS_NUM_THREADS") == nil { setenv("OPENBLAS_NUM_THREADS", String(threads), 0) }
+        // Idle OpenBLAS threads spin for 2^28 cycles by default, stealing the cores from our own parallel loops
+        // (attention, SiLU, STVP) between BLAS calls; 2^4 lets them sleep at once. The user's value wins.
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
         let candidates = [
             ProcessInfo.processInfo.environment["OMNISIFT_BLAS"],
             "libopenblas.so.0", "libopenblas.so",

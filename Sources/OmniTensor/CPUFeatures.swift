@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// The vector features of the CPU this process runs on, as far as they matter for picking a BLAS kernel.
@@ -61,5 +62,11 @@ public struct CPUFeatures: Sendable, Equatable {
         if avx512bf16 { parts.append("AVX512-BF16") }
         if amx { parts.append("AMX") }
         return parts.isEmpty ? "baseline" : parts.joined(separator: " ")
+    }
+
+    /// Which hand-written kernel families this process runs (CPUKernels, decided from cpuid and, for AMX, the OS's
+    /// permission), e.g. "AVX-512 yes, AMX bf16 yes".
+    public static var kernelSummary: String {
+        "AVX-512 \(ck_has_avx512() != 0 ? "yes" : "no"), AMX bf16 \(ck_has_amx_bf16() != 0 ? "yes" : "no")"
     }
 }

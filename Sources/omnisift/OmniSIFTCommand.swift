@@ -31,6 +31,7 @@ enum OmniSIFTVersion {
         omnisift \(number)
         BLAS: \(blas.description)\(blas.libraryPath.map { " from \($0)" } ?? "")
         CPU: \(cpu.modelName) [\(cpu.summary)]
+        Kernels: \(CPUFeatures.kernelSummary)
         """
     }
 }

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func roundingIsNearestEvenAndKeepsSpecialValues() {
-        var values: [Float] = [0, -0, 1, -1, 1.00390625, 1.01171875, 1.0078125, 3.14159, -2.71828, 1e-40, -1e-39,
+        var values: [Float] = [0, -0, 1, -1, 1.00390625, 1.01171875, 1.0078125, 3.14159, -2.71828, Float.leastNonzeroMagnitude * 71_000, -Float.leastNormalMagnitude / 3,
                                Float.greatestFiniteMagnitude, .infinity, -.infinity, 65504, 1e30, 0.1]
         var rng = SeededGenerator(seed: 7)
         for _ in 0..<1000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }

@@ -7,7 +7,7 @@ import Testing
 /// CPU has it) and on the portable path (fast paths switched off for the process, only around the calls).
 @Suite struct AttentionKernelTests {
     /// Runs `body` once with the fast paths on and once with them off; `body` gets a label for messages.
-    /// The switch is process-wide: it is held off only while the portable results are computed.
+    /// The switch is per thread, and the kernels called here run on the calling thread.
     static func bothPaths(_ body: (String) -> Void) {
         body(ck_has_avx512() == 1 ? "avx512" : "portable")
         ck_set_fast_paths_enabled(0)

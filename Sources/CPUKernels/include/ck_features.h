@@ -15,8 +15,9 @@ int ck_has_avx512(void);
 /// the tile-data permission (Linux `arch_prctl(ARCH_REQ_XCOMP_PERM)`). Cached after the first call; 0 elsewhere.
 int ck_has_amx_bf16(void);
 
-/// Lets tests and benchmarks switch the fast paths off (0) or back on (1) for the whole process. The portable
-/// versions then run; results agree with the fast ones up to summation order.
+/// Switches the fast paths off (0) or back on (1) for the calling thread only, so that a test can compare both
+/// while other threads keep the fast ones. The portable versions then run; results agree with the fast ones up to
+/// summation order. Work that a kernel's caller splits over other threads follows those threads' setting.
 void ck_set_fast_paths_enabled(int enabled);
 
 #ifdef __cplusplus
