@@ -43,8 +43,8 @@ public enum STVP {
     }
 
     /// cos(F1_i, mean(F1)) and, with `f2`, cos(F2_i, F1_i), from the rows in place (one fused kernel: F1 is read
-    /// twice and F2 once, no frame copies). Equal bit for bit to `Tensor.cosineSimilarity(rows:with:)` and
-    /// `rowwiseCosineSimilarity(rows:_:)` on the same rows.
+    /// twice and F2 once, no frame copies). Equal bit for bit to `Tensor.cosineSimilarity(rowsOf:with:)` and
+    /// `rowwiseCosineSimilarity(_:_:)` on the gathered frames.
     static func scores(embeddings: Tensor, f1: [Int], f2: [Int]?) -> (spatial: [Float], temporal: [Float]?) {
         precondition(embeddings.rank == 2, "STVP: embeddings must be [N, D], got \(embeddings.shape)")
         let n = f1.count, d = embeddings.cols, rows = embeddings.rows
@@ -52,21 +52,15 @@ public enum STVP {
                      "STVP: frame token index out of range for \(rows) rows")
         let i1 = f1.map(Int64.init), i2 = f2?.map(Int64.init)
         var spatial = [Float](repeating: 0, count: n)
-        var temporal = f2 == nil ? nil : [Float](repeating: 0, count: n)
-        embeddings.withUnsafeBufferPointer { src in
+        var temporal = [Float](repeating: 0, count: f2 == nil ? 0 : n)
+        let status = embeddings.withUnsafeBufferPointer { src in
             spatial.withUnsafeMutableBufferPointer { sp in
-                let status: Int32
-                if var t = temporal, let i2 {
-                    status = t.withUnsafeMutableBufferPointer { tp in
-                        ck_stvp_scores(src.baseAddress, d, i1, i2, n, d, 1e-8, sp.baseAddress, tp.baseAddress)
-                    }
-                    temporal = t
-                } else {
-                    status = ck_stvp_scores(src.baseAddress, d, i1, nil, n, d, 1e-8, sp.baseAddress, nil)
+                temporal.withUnsafeMutableBufferPointer { tp in
+                    ck_stvp_scores(src.baseAddress, d, i1, i2, n, d, 1e-8, sp.baseAddress, f2 == nil ? nil : tp.baseAddress)
                 }
-                precondition(status == 0, "STVP: out of memory for the scratch of one frame")
             }
         }
-        return (spatial, temporal)
+        precondition(status == 0, "STVP: out of memory for the scratch of one frame")
+        return (spatial, f2 == nil ? nil : temporal)
     }
 }

@@ -67,7 +67,7 @@ public struct BF16Weight: Sendable {
             let a = (rows.map { source.gatherRows($0) } ?? source).roundedToBF16()
             out = Tensor.matmul(a, rounded!, transposeB: true)
         }
-        if let bias { out.addRowVectorInPlace(bias) }
+        if let bias { out.add(bias) }
         return out
     }
 
@@ -107,21 +107,6 @@ private func withOptionalInt64Pointer<R>(_ values: [Int64]?, _ body: (UnsafePoin
 }
 
 extension Tensor {
-    /// Adds `v` (one entry per column) to every row of a rank-2 tensor, in place.
-    mutating func addRowVectorInPlace(_ v: Tensor) {
-        let c = cols
-        precondition(v.count == c, "addRowVector: \(v.count) entries for \(c) columns")
-        let r = rows
-        v.withUnsafeBufferPointer { pv in
-            withUnsafeMutableBufferPointer { d in
-                for i in 0..<r {
-                    let row = d.baseAddress! + i * c
-                    for j in 0..<c { row[j] += pv[j] }
-                }
-            }
-        }
-    }
-
     /// Columns `range` of a rank-2 tensor, as a copy.
     func sliceColumns(_ range: Range<Int>) -> Tensor {
         let c = cols, r = rows, w = range.count
@@ -131,9 +116,7 @@ extension Tensor {
             }
         }
     }
-}
 
-extension Tensor {
     /// Every scalar rounded to the nearest bf16 value (ties to even; NaN stays NaN), kept as Float32.
     public func roundedToBF16() -> Tensor {
         var r = self

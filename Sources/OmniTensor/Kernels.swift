@@ -39,23 +39,6 @@ enum Kernels {
         while i < n { s += a[i]; i += 1 }
         return s
     }
-
-    /// max a[i] (NaN-propagating is not needed here: callers handle NaN rows by the arithmetic that follows).
-    @usableFromInline
-    static func max(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        var i = 0
-        if n >= 16 {
-            var acc = V(repeating: -.infinity)
-            while i + 16 <= n {
-                acc = pointwiseMax(acc, load(a, i))
-                i += 16
-            }
-            m = acc.max()
-        }
-        while i < n { if a[i] > m { m = a[i] }; i += 1 }
-        return m
-    }
 }
 
 /// Buffers of at least this many scalars (8 MiB) ask for transparent huge pages before their first write: the

@@ -1,22 +1,19 @@
+import CPUKernels
+
 // Reductions along axes.
 
 extension Tensor {
-    /// Mean over axis 0: for a [rows, cols] tensor, the column means ([cols]); accumulated in Double.
-    /// Zero rows give zeros.
+    /// Mean over axis 0: for a [rows, cols] tensor, the column means ([cols]); accumulated in Double
+    /// (`ck_mean_rows`, which STVP's fused kernel uses too). Zero rows give zeros.
     public func meanRows() -> [Float] {
         let c = rowStride, r = rows
-        var acc = [Double](repeating: 0, count: c)
-        withUnsafeBufferPointer { src in
-            acc.withUnsafeMutableBufferPointer { a in
-                guard let s = src.baseAddress, let pa = a.baseAddress else { return }
-                for i in 0..<r {
-                    let row = s + i * c
-                    for j in 0..<c { pa[j] += Double(row[j]) }
-                }
+        guard c > 0 else { return [] }
+        return withUnsafeBufferPointer { src in
+            [Float](unsafeUninitializedCapacity: c) { out, initialized in
+                ck_mean_rows(src.baseAddress, c, nil, r, c, out.baseAddress)
+                initialized = c
             }
         }
-        let inv = r > 0 ? 1 / Double(r) : 0
-        return acc.map { Float($0 * inv) }
     }
 
     /// Sum over the last axis of every row: [rows] for a rank-2 tensor.

@@ -1,5 +1,3 @@
-import CPUKernels
-
 // Cosine similarity, defined as PyTorch's `torch.nn.functional.cosine_similarity` (checked against torch 2.x):
 //
 //     cos(a, b) = Σ aᵢ bᵢ / (max(‖a‖₂, eps) · max(‖b‖₂, eps)),   eps = 1e-8 by default
@@ -43,63 +41,5 @@ extension Tensor {
                 }
             }
         }
-    }
-}
-
-// Row-indexed forms: the rows are read in place (no gathered copy), which matters for the 60 s clips' ~200 MB of
-// video embeddings.
-extension Tensor {
-    /// The mean of rows `indices` of a rank-2 tensor, accumulated in Float64 (`ck_mean_rows`).
-    public func meanRows(_ indices: [Int]) -> [Float] {
-        precondition(rank == 2, "meanRows: rank-2 tensor expected, got shape \(shape)")
-        checkRowIndices(indices)
-        let c = cols
-        let idx = indices.map(Int64.init)
-        return withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: c) { out, initialized in
-                ck_mean_rows(src.baseAddress, c, idx, idx.count, c, out.baseAddress)
-                initialized = c
-            }
-        }
-    }
-
-    /// cos(self[rows[i]], v) for each i (the rule of `cosineSimilarity(rowsOf:with:)`).
-    public func cosineSimilarity(rows: [Int], with v: [Float], eps: Float = 1e-8) -> [Float] {
-        precondition(rank == 2 && cols == v.count, "cosineSimilarity: rows of \(shape) against a vector of \(v.count)")
-        checkRowIndices(rows)
-        let c = cols
-        guard c > 0 else { return [Float](repeating: 0, count: rows.count) }
-        return withUnsafeBufferPointer { pa in
-            v.withUnsafeBufferPointer { pv in
-                let vn = Swift.max(Kernels.sumSquares(pv.baseAddress!, c).squareRoot(), eps)
-                return rows.map { i in
-                    let row = pa.baseAddress! + i * c
-                    let an = Swift.max(Kernels.sumSquares(row, c).squareRoot(), eps)
-                    return Kernels.dot(row, pv.baseAddress!, c) / (an * vn)
-                }
-            }
-        }
-    }
-
-    /// cos(self[a[i]], self[b[i]]) for each i (the rule of `rowwiseCosineSimilarity(_:_:)`).
-    public func rowwiseCosineSimilarity(rows a: [Int], _ b: [Int], eps: Float = 1e-8) -> [Float] {
-        precondition(rank == 2 && a.count == b.count, "rowwiseCosineSimilarity: \(a.count) and \(b.count) rows of \(shape)")
-        checkRowIndices(a)
-        checkRowIndices(b)
-        let c = cols
-        guard c > 0 else { return [Float](repeating: 0, count: a.count) }
-        return withUnsafeBufferPointer { p in
-            zip(a, b).map { i, j in
-                let ra = p.baseAddress! + i * c, rb = p.baseAddress! + j * c
-                let an = Swift.max(Kernels.sumSquares(ra, c).squareRoot(), eps)
-                let bn = Swift.max(Kernels.sumSquares(rb, c).squareRoot(), eps)
-                return Kernels.dot(ra, rb, c) / (an * bn)
-            }
-        }
-    }
-
-    private func checkRowIndices(_ indices: [Int]) {
-        let r = rows
-        for i in indices { precondition(i >= 0 && i < r, "row index \(i) out of range for \(r) rows (shape \(shape))") }
     }
 }
