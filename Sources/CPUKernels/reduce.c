@@ -95,14 +95,16 @@ static float clamp_norm(float sum_squares, float eps) {
 }
 
 #if CK_X86
-// Pass 2 of ck_stvp_scores for one i: three dot products over the same columns, each accumulated as dot_avx512.
-CK_AVX512 static void stvp_row_avx512(const float *a, const float *b, const float *m, size_t d, float *am, float *ba,
-                                      float *bb) {
-    __m512 s_am = _mm512_setzero_ps(), s_ba = _mm512_setzero_ps(), s_bb = _mm512_setzero_ps();
+// Pass 2 of ck_stvp_scores for one i: four sums over the same columns (a·m, a·a, b·a, b·b), each accumulated as
+// dot_avx512 accumulates it.
+CK_AVX512 static void stvp_row_avx512(const float *a, const float *b, const float *m, size_t d, float sums[4]) {
+    __m512 s_am = _mm512_setzero_ps(), s_aa = _mm512_setzero_ps(), s_ba = _mm512_setzero_ps(),
+           s_bb = _mm512_setzero_ps();
     size_t j = 0;
     for (; j + 16 <= d; j += 16) {
         __m512 x = _mm512_loadu_ps(a + j), mv = _mm512_loadu_ps(m + j);
         s_am = _mm512_fmadd_ps(x, mv, s_am);
+        s_aa = _mm512_fmadd_ps(x, x, s_aa);
         if (b) {
             __m512 y = _mm512_loadu_ps(b + j);
             s_ba = _mm512_fmadd_ps(y, x, s_ba);
@@ -113,20 +115,18 @@ CK_AVX512 static void stvp_row_avx512(const float *a, const float *b, const floa
         __mmask16 k = (__mmask16)((1u << (d - j)) - 1);
         __m512 x = _mm512_maskz_loadu_ps(k, a + j), mv = _mm512_maskz_loadu_ps(k, m + j);
         s_am = _mm512_fmadd_ps(x, mv, s_am);
+        s_aa = _mm512_fmadd_ps(x, x, s_aa);
         if (b) {
             __m512 y = _mm512_maskz_loadu_ps(k, b + j);
             s_ba = _mm512_fmadd_ps(y, x, s_ba);
             s_bb = _mm512_fmadd_ps(y, y, s_bb);
         }
     }
+    const __m512 acc[4] = {s_am, s_aa, s_ba, s_bb};
     float lanes[16];
-    _mm512_storeu_ps(lanes, s_am);
-    *am = lane_tree_sum(lanes);
-    if (b) {
-        _mm512_storeu_ps(lanes, s_ba);
-        *ba = lane_tree_sum(lanes);
-        _mm512_storeu_ps(lanes, s_bb);
-        *bb = lane_tree_sum(lanes);
+    for (int t = 0; t < (b ? 4 : 2); t++) {
+        _mm512_storeu_ps(lanes, acc[t]);
+        sums[t] = lane_tree_sum(lanes);
     }
 }
 #endif
@@ -134,41 +134,33 @@ CK_AVX512 static void stvp_row_avx512(const float *a, const float *b, const floa
 int ck_stvp_scores(const float *src, size_t ld, const int64_t *f1, const int64_t *f2, size_t n, size_t d,
                    float eps, float *spatial, float *temporal) {
     float *mean = (float *)malloc((d ? d : 1) * sizeof(float));
-    float *norm1 = (float *)malloc((n ? n : 1) * sizeof(float));
-    if (!mean || !norm1) {
-        free(mean);
-        free(norm1);
-        return -1;
-    }
+    if (!mean) return -1;
     ck_mean_rows(src, ld, f1, n, d, mean);
     const float mean_norm = clamp_norm(ck_sum_squares(mean, d), eps);
-    for (size_t i = 0; i < n; i++) norm1[i] = clamp_norm(ck_sum_squares(src + (size_t)f1[i] * ld, d), eps);
 #if CK_X86
     const int fast = ck_has_avx512();
-#else
-    const int fast = 0;
 #endif
     for (size_t i = 0; i < n; i++) {
         const float *a = src + (size_t)f1[i] * ld;
         const float *b = f2 ? src + (size_t)f2[i] * ld : NULL;
-        float am, ba = 0, bb = 0;
+        float sums[4] = {0, 0, 0, 0};  // a·m, a·a, b·a, b·b
 #if CK_X86
         if (fast) {
-            stvp_row_avx512(a, b, mean, d, &am, &ba, &bb);
+            stvp_row_avx512(a, b, mean, d, sums);
         } else
 #endif
         {
-            (void)fast;
-            am = ck_dot(a, mean, d);
+            sums[0] = ck_dot(a, mean, d);
+            sums[1] = ck_sum_squares(a, d);
             if (b) {
-                ba = ck_dot(b, a, d);
-                bb = ck_sum_squares(b, d);
+                sums[2] = ck_dot(b, a, d);
+                sums[3] = ck_sum_squares(b, d);
             }
         }
-        spatial[i] = am / (norm1[i] * mean_norm);
-        if (b) temporal[i] = ba / (clamp_norm(bb, eps) * norm1[i]);
+        const float norm1 = clamp_norm(sums[1], eps);
+        spatial[i] = sums[0] / (norm1 * mean_norm);
+        if (b) temporal[i] = sums[2] / (clamp_norm(sums[3], eps) * norm1);
     }
     free(mean);
-    free(norm1);
     return 0;
 }

@@ -23,8 +23,8 @@ void ck_mean_rows(const float *src, size_t ld, const int64_t *rows, size_t n, si
 /// F2_i = row f2[i] of `src` (row stride `ld`, `d` values each) and m = ck_mean_rows of F1,
 ///   spatial[i]  = cos(F1_i, m),  temporal[i] = cos(F2_i, F1_i)  (only when f2 is not NULL),
 /// with cos(a, b) = a·b / (max(|a|, eps) · max(|b|, eps)) and every sum formed exactly as ck_dot forms it (so the
-/// results equal the unfused computation bit for bit). F1 is read twice and F2 once. Returns 0, or -1 when the
-/// d-float scratch could not be allocated.
+/// results equal the unfused computation bit for bit). F1 is read twice (its mean, then every sum of row i in one
+/// pass) and F2 once. Returns 0, or -1 when the d-float scratch could not be allocated.
 int ck_stvp_scores(const float *src, size_t ld, const int64_t *f1, const int64_t *f2, size_t n, size_t d,
                    float eps, float *spatial, float *temporal);
 
