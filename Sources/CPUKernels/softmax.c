@@ -10,6 +10,24 @@
 // exp for softmax: 0 below the smallest normal result (as PyTorch gives for underflow, and for -inf), else ck_exp.
 static inline float softmax_exp(float x) { return x < CK_EXP_LO ? 0.0f : exp_portable(x); }
 
+// One row, scalar: the portable path, and the AVX-512 path's rows holding NaN or infinities (exact semantics:
+// a NaN makes the row NaN, -inf entries give 0, a +inf or all--inf row gives NaN).
+static void softmax_row_portable(float *row, size_t cols) {
+    float m = -INFINITY, s = 0;
+    int nan = 0;
+    for (size_t j = 0; j < cols; j++) {
+        if (row[j] != row[j]) nan = 1;
+        m = row[j] > m ? row[j] : m;
+    }
+    if (nan) {
+        for (size_t j = 0; j < cols; j++) row[j] = NAN;
+        return;
+    }
+    for (size_t j = 0; j < cols; j++) { row[j] = softmax_exp(row[j] - m); s += row[j]; }
+    const float inv = 1.0f / s;
+    for (size_t j = 0; j < cols; j++) row[j] *= inv;
+}
+
 #if CK_X86
 CK_AVX512 static inline __m512 softmax_exp16(__m512 x) {
     const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(CK_EXP_LO), _CMP_LT_OQ);
@@ -34,14 +52,10 @@ CK_AVX512 static void softmax_avx512(float *x, size_t rows, size_t cols, size_t 
             vmax = _mm512_max_ps(vmax, v);
             anynan = _mm512_add_ps(anynan, _mm512_maskz_sub_ps(tail, v, v));
         }
-        float m = _mm512_reduce_max_ps(vmax);
-        float check = _mm512_reduce_add_ps(anynan);
+        const float m = _mm512_reduce_max_ps(vmax);
+        const float check = _mm512_reduce_add_ps(anynan);
         if (check != check) {
-            // NaN or infinities in the row: the scalar path has the exact semantics.
-            float s = 0;
-            for (size_t j = 0; j < cols; j++) m = row[j] > m ? row[j] : m;
-            for (size_t j = 0; j < cols; j++) { row[j] = softmax_exp(row[j] - m); s += row[j]; }
-            for (size_t j = 0; j < cols; j++) row[j] /= s;
+            softmax_row_portable(row, cols);
             continue;
         }
         const __m512 vm = _mm512_set1_ps(m);
@@ -72,20 +86,5 @@ void ck_softmax_rows(float *x, size_t rows, size_t cols, size_t ld) {
         return;
     }
 #endif
-    for (size_t i = 0; i < rows; i++) {
-        float *row = x + i * ld;
-        float m = -INFINITY, s = 0;
-        int nan = 0;
-        for (size_t j = 0; j < cols; j++) {
-            if (row[j] != row[j]) nan = 1;
-            m = row[j] > m ? row[j] : m;
-        }
-        if (nan) {
-            for (size_t j = 0; j < cols; j++) row[j] = NAN;
-            continue;
-        }
-        for (size_t j = 0; j < cols; j++) { row[j] = softmax_exp(row[j] - m); s += row[j]; }
-        const float inv = 1.0f / s;
-        for (size_t j = 0; j < cols; j++) row[j] *= inv;
-    }
+    for (size_t i = 0; i < rows; i++) softmax_row_portable(x + i * ld, cols);
 }
