@@ -172,7 +172,12 @@ struct BenchCompressCommand: ParsableCommand {
         }
         progress.end()
         for k in samples.keys { samples[k] = Array(samples[k]!.suffix(repetitions)) }
-        return (samples.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] }, order, total, last!)
+        return (Self.meanAndStd(samples), order, total, last!)
+    }
+
+    /// Per stage: [mean, std] of its samples.
+    static func meanAndStd(_ samples: [String: [Double]]) -> [String: [Double]] {
+        samples.mapValues { let s = BenchStats.meanAndStd($0); return [s.mean, s.std] }
     }
 
     func run() throws {
@@ -233,7 +238,7 @@ struct BenchCompressCommand: ParsableCommand {
                     if let out = try? JSONDecoder().decode(TorchOut.self, from: Data(line.utf8)) {
                         torchVersion = "torch \(out.torch), \(out.threads) threads"
                         let mask = try SafeTensorsFile(path: maskPath).uint8s("keep_mask").map { $0 != 0 }
-                        torchRuns[p] = (out.stages_ms.mapValues { let s = BenchStats(samples: $0); return [s.mean, s.std] },
+                        torchRuns[p] = (Self.meanAndStd(out.stages_ms),
                                         BenchStats(samples: out.stages_ms["total"] ?? []), mask)
                     } else {
                         torchNote = "PyTorch comparison: could not read the script's output: \(line.prefix(200))"
