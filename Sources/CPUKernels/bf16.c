@@ -105,18 +105,10 @@ void ck_pack_bf16_weight(const float *w, size_t n, size_t k, uint16_t *dst) {
 }
 
 #if CK_X86
-typedef struct {
-    uint8_t palette;
-    uint8_t start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((packed)) tile_config;
-
 // Tiles: 0-3 accumulators (2 x 2 blocks of 16 x 16 Float32), 4-5 A (16 rows x 32 bf16), 6-7 B (16 pair-rows).
 // `rows` is the number of A rows this configuration covers (1...32).
 CK_AMX static void configure(int rows) {
-    tile_config cfg;
+    ck_tile_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     const int top = rows < 16 ? rows : 16, bottom = rows - top;

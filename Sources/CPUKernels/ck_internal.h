@@ -9,6 +9,16 @@
 #define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 // The same plus AVX512-BF16 conversions and AMX tiles; call only after ck_has_amx_bf16().
 #define CK_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
+
+#include <stdint.h>
+// The 64-byte operand of LDTILECFG (palette 1): bytes per row and rows of each of the eight tiles.
+typedef struct {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((packed)) ck_tile_config;
 #else
 #define CK_X86 0
 #endif

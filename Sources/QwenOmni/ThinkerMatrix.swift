@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import OmniTensor
 
@@ -86,6 +87,8 @@ public final class ThinkerMatrix: @unchecked Sendable {
                 blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
                            b: w.baseAddress!, ldb: cols, beta: accumulate ? 1 : 0, c: out, ldc: ldOut)
             }
+        } else if n >= Self.splitGEMMMinRows, ck_has_amx_bf16() != 0 {
+            applySplitAMX(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         } else {
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
             // Large n (prefill chunks): up to 64 MB tiles, since every tile's GEMM re-packs all of x (measured: 4 MB
@@ -116,6 +119,27 @@ public final class ThinkerMatrix: @unchecked Sendable {
 }
 
 extension ThinkerMatrix {
+    /// Rows from which a bf16 product runs on AMX tiles (`ck_amx_gemm_f32_bf16w`) instead of widening + sgemm:
+    /// prefill chunks. Decode steps (a few rows) read the weights once either way and stay on the widening path.
+    static let splitGEMMMinRows = 32
+
+    /// `out (+)= x · selfᵀ` on AMX with the activations split exactly into three bf16 parts (see ck_split_gemm.h):
+    /// the same values as the widening path's Float32 GEMM, up to summation order. The output columns (weight rows)
+    /// are divided over the BLAS threads in runs of 32; each packs its own weight panels.
+    private func applySplitAMX(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
+                               accumulate: Bool) {
+        let w = bf16!.assumingMemoryBound(to: UInt16.self)
+        let (rows, cols) = (self.rows, self.cols)
+        let ptrs = UnsafeSendableBox((x, w, out))
+        parallelRanges((rows + 31) / 32, minChunk: 1) { groups in
+            let (x, w, out) = ptrs.value
+            let j0 = groups.lowerBound * 32, j1 = min(rows, groups.upperBound * 32)
+            let status = ck_amx_gemm_f32_bf16w(x, cols, n, cols, w + j0 * cols, cols, j1 - j0, out + j0, ldOut,
+                                               accumulate ? 1 : 0)
+            precondition(status == 0, "ThinkerMatrix: out of memory for the AMX GEMM's 1.4 MiB of scratch")
+        }
+    }
+
     /// bf16 -> Float32 for `count` values; with `parallel`, split over the BLAS thread count (decode steps, where
     /// the widening costs as much as the product itself).
     static func widen(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count: Int, parallel: Bool) {
