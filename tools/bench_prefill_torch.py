@@ -2,7 +2,7 @@
 """PyTorch CPU reference timing for `omnisift bench prefill`: one transformers Qwen2.5-Omni decoder layer, fp32.
 
 Builds `Qwen2_5OmniDecoderLayer` (the thinker's layer class from transformers) with the given shape and random
-weights, and times a causal prefill of N tokens with 3-D M-RoPE position embeddings, the way the thinker text
+bf16-valued weights held in fp32 (a released bf16 checkpoint run in fp32), and times a causal prefill of N tokens with 3-D M-RoPE position embeddings, the way the thinker text
 model calls it (SDPA attention, PyTorch's default on CPU; no N x N matrix for the causal case). Prints one JSON
 object: {"ms": [...per repetition...], "tokens": N, "threads": T, "attn": "sdpa", "torch": version}.
 
@@ -45,7 +45,8 @@ def main():
     layer = M.Qwen2_5OmniDecoderLayer(cfg, 0).float().eval()
     with torch.no_grad():
         for p in layer.parameters():
-            p.normal_(0, 0.02)
+            # bf16 values, as in the released checkpoints (and as the Swift side uses), computed in fp32.
+            p.copy_(p.normal_(0, 0.02).bfloat16().float())
     rotary = M.Qwen2_5OmniRotaryEmbedding(cfg)
     n = args.tokens
     x = torch.randn(1, n, args.hidden)

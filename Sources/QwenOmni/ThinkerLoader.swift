@@ -4,12 +4,15 @@ import SafeTensors
 
 /// How the loader holds the thinker's weight matrices in memory.
 public enum ThinkerWeightStorage: String, Sendable, CaseIterable {
-    /// Every matrix widened to Float32 at load time (fastest per token; 4 bytes per parameter).
+    /// Every matrix widened to Float32 at load time (4 bytes per parameter; products on the Float32 BLAS).
     case float32
-    /// bf16 matrices stay bf16, mapped from the checkpoint without a copy, widened per tile at use
-    /// (2 bytes per parameter; F32/F16 matrices are rounded to bf16).
+    /// bf16 matrices stay bf16, mapped from the checkpoint without a copy (2 bytes per parameter; F32/F16 matrices
+    /// are rounded to bf16). Prefill products run on AMX tiles where the CPU has them (`ck_split_gemm.h`: the same
+    /// values as Float32 BLAS on the widened weights, up to summation order, about twice as fast); elsewhere, and
+    /// for decode steps, tiles of the matrix are widened to Float32 right before the BLAS GEMM.
     case bf16
-    /// `float32` when the Float32 weights take at most 60 % of physical memory, otherwise `bf16`.
+    /// `bf16` when every matrix of the checkpoint is BF16 and the CPU has AMX (lossless there, and the fastest),
+    /// otherwise `float32` when the Float32 weights take at most 60 % of physical memory, otherwise `bf16`.
     case auto
 }
 
@@ -152,7 +155,12 @@ public enum ThinkerLoader {
         var mode = storage
         if mode == .auto {
             let params = expected.reduce(0) { $0 + $1.1.reduce(1, *) }
-            mode = Double(params * 4) <= 0.6 * Double(ProcessInfo.processInfo.physicalMemory) ? .float32 : .bf16
+            let allBF16 = expected.allSatisfy { p, shape in shape.count != 2 || checkpoint.entry(checkpointKey(p))?.dtype == .bf16 }
+            if allBF16 && ThinkerMatrix.amxProductsAvailable {
+                mode = .bf16
+            } else {
+                mode = Double(params * 4) <= 0.6 * Double(ProcessInfo.processInfo.physicalMemory) ? .float32 : .bf16
+            }
         }
         var done = 0
         func report(_ key: String) {

@@ -6,9 +6,12 @@ import OmniTensor
 /// as Float32 or as bfloat16.
 ///
 /// bfloat16 storage is how a 7B model fits in 24 GB: the bits usually stay in the memory-mapped checkpoint (no
-/// copy, pages shared with the page cache) and are widened to Float32 one tile of output rows at a time, right
-/// before the BLAS GEMM that uses the tile. The widening costs `rows · cols` conversions per call, which is small
-/// next to the `2 · n · rows · cols` flops of a prefill chunk of `n` rows.
+/// copy, pages shared with the page cache). Products of prefill chunks run on AMX tiles where the CPU has them
+/// (`ck_amx_gemm_f32_bf16w`: the activations split exactly into three bf16 parts, so the result is the Float32
+/// product with the bf16 values up to summation order); otherwise, and for decode steps of a few rows, the matrix is
+/// widened to Float32 one tile of output rows at a time, right before the BLAS GEMM that uses the tile. The
+/// widening costs `rows · cols` conversions per call, which is small next to the `2 · n · rows · cols` flops of a
+/// prefill chunk of `n` rows.
 ///
 /// Immutable after creation; safe to share between threads.
 public final class ThinkerMatrix: @unchecked Sendable {
@@ -87,7 +90,7 @@ public final class ThinkerMatrix: @unchecked Sendable {
                 blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
                            b: w.baseAddress!, ldb: cols, beta: accumulate ? 1 : 0, c: out, ldc: ldOut)
             }
-        } else if n >= Self.splitGEMMMinRows, ck_has_amx_bf16() != 0 {
+        } else if n >= Self.splitGEMMMinRows, Self.amxProductsAvailable {
             applySplitAMX(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         } else {
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
@@ -122,6 +125,9 @@ extension ThinkerMatrix {
     /// Rows from which a bf16 product runs on AMX tiles (`ck_amx_gemm_f32_bf16w`) instead of widening + sgemm:
     /// prefill chunks. Decode steps (a few rows) read the weights once either way and stay on the widening path.
     static let splitGEMMMinRows = 32
+
+    /// Whether bf16 matrices' prefill products run on AMX tiles in this process (CPU and OS support).
+    public static var amxProductsAvailable: Bool { ck_has_amx_bf16() != 0 }
 
     /// `out (+)= x · selfᵀ` on AMX with the activations split exactly into three bf16 parts (see ck_split_gemm.h):
     /// the same values as the widening path's Float32 GEMM, up to summation order. The output columns (weight rows)

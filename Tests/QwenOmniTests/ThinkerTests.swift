@@ -153,14 +153,15 @@ import Testing
     // MARK: - Loader
 
     /// Writes the fixture checkpoint as one file with `edit` applied to the tensor list, plus its config.json.
-    static func editedCheckpoint(_ edit: (inout [(String, Tensor)]) -> Void) throws -> String {
+    static func editedCheckpoint(dtype: (String) -> SafeTensorsDType = { _ in .bf16 },
+                                 _ edit: (inout [(String, Tensor)]) -> Void) throws -> String {
         let src = try SafeTensorsCheckpoint(path: checkpointPath)
         var tensors = try src.names.map { ($0, try src.floatTensor($0)) }
         edit(&tensors)
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("thinker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         var w = SafeTensorsWriter()
-        for (name, t) in tensors { try w.add(name, t, dtype: .bf16) }
+        for (name, t) in tensors { try w.add(name, t, dtype: dtype(name)) }
         try w.write(to: tmp.appendingPathComponent("model.safetensors").path)
         try FileManager.default.copyItem(atPath: dir.appendingPathComponent("checkpoint/config.json").path,
                                          toPath: tmp.appendingPathComponent("config.json").path)
@@ -200,6 +201,18 @@ import Testing
             #expect(e.badShapes.count == 1 && e.badShapes[0].contains("k_proj.bias") && e.badShapes[0].contains("[31]"))
             #expect(e.description.contains("missing keys (1)"))
         }
+    }
+
+    /// `.auto` keeps an all-BF16 checkpoint as bf16 where AMX runs its products (lossless and fastest); one F32
+    /// matrix (rounding it would lose bits) makes it widen everything to Float32 (the tiny model fits in memory).
+    @Test func autoStorageFollowsTheCheckpointDTypeAndAMX() throws {
+        let auto = try ThinkerLoader.load(path: Self.checkpointPath, storage: .auto).model
+        let matrices = [auto.embedTokens, auto.lmHead] + auto.layers.flatMap { [$0.qProj, $0.kProj, $0.vProj, $0.oProj, $0.gateProj, $0.upProj, $0.downProj] }
+        #expect(matrices.allSatisfy { $0.isBF16 == ThinkerMatrix.amxProductsAvailable })
+        let path = try Self.editedCheckpoint(dtype: { $0.hasSuffix("layers.1.mlp.up_proj.weight") ? .f32 : .bf16 }) { _ in }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let mixed = try ThinkerLoader.load(path: path, storage: .auto).model
+        #expect(!mixed.embedTokens.isBF16 && !mixed.layers[0].qProj.isBF16)
     }
 
     @Test func loaderAcceptsSingleFileCheckpointWithoutSkippedKeys() throws {

@@ -10,9 +10,12 @@ struct BenchPrefillCommand: ParsableCommand {
         commandName: "prefill",
         abstract: "Benchmark thinker prefill per layer (3B/7B shapes, 20/60 s clips, retained ratios) vs PyTorch.",
         discussion: """
-            The layers have RANDOM weights (the real shapes: 7B hidden 3584, 28/4 heads, MLP 18944; 3B hidden 2048, \
-            16/2 heads, MLP 11008; head_dim 128, M-RoPE [16, 24, 24]); --layers layers are run (sharing one random \
-            layer's weights) and the time is divided by the layer count. A clip of S seconds has S x 252 video \
+            The layers have RANDOM weights with bf16 values, like the released checkpoints (the real shapes: 7B \
+            hidden 3584, 28/4 heads, MLP 18944; 3B hidden 2048, 16/2 heads, MLP 11008; head_dim 128, M-RoPE \
+            [16, 24, 24]); --layers layers are run (sharing one random layer's weights) and the time is divided by \
+            the layer count. --storage auto keeps them as bf16 where the CPU has AMX, as the loader does for a bf16 \
+            checkpoint: the projections then run on AMX with the activations split exactly into three bf16 parts, \
+            which gives the Float32 result up to summation order; --storage float32 runs them on the Float32 BLAS. A clip of S seconds has S x 252 video \
             tokens (2 fps, 2 frames per grid, 252 tokens per grid) + 25 S audio tokens + 30 text tokens; a retained \
             ratio F keeps the text and round(F x (audio + video)) tokens, at their original positions.
 
@@ -31,7 +34,8 @@ struct BenchPrefillCommand: ParsableCommand {
     @Option(help: "Decoder layers run per measurement.") var layers = 2
     @Option(help: "Timed repetitions.") var repetitions = 1
     @Option(help: "Untimed warm-up runs.") var warmup = 0
-    @Option(help: "Weight storage: float32 or bf16.") var storage = "float32"
+    @Option(help: "Weight storage: auto (bf16 where AMX runs the products, as the loader picks for a bf16 checkpoint; else float32), float32 or bf16.")
+    var storage = "auto"
     @Option(help: "Attention query block (rows per head per block; default: the model's).") var queryBlock: Int?
     @Option(help: "Attention key block (keys per block; default: the model's).") var keyBlock: Int?
     @Option(help: "Prefill chunk rows (default: the model's).") var chunkRows: Int?
@@ -66,6 +70,7 @@ struct BenchPrefillCommand: ParsableCommand {
         var sgemmGflops: Double
         var layersRun: Int
         var storage: String
+        var products: String
         var rows: [Row]
     }
 
@@ -103,10 +108,25 @@ struct BenchPrefillCommand: ParsableCommand {
         if layers > 36 {
             throw ValidationError("--layers \(layers): at most 36 (the 3B model's depth; times are per layer)")
         }
-        if storage != "float32" && storage != "bf16" { throw ValidationError("--storage must be float32 or bf16") }
+        if !["auto", "float32", "bf16"].contains(storage) {
+            throw ValidationError("--storage must be auto, float32 or bf16")
+        }
         for (name, v) in [("--query-block", queryBlock), ("--key-block", keyBlock), ("--chunk-rows", chunkRows)] {
             if let v, v < 1 { throw ValidationError("\(name) \(v) must be >= 1") }
         }
+    }
+
+    /// `--storage` with `auto` resolved: bf16 where AMX runs the bf16 products, else float32.
+    var resolvedStorage: String {
+        storage == "auto" ? (ThinkerMatrix.amxProductsAvailable ? "bf16" : "float32") : storage
+    }
+
+    /// How the projections are computed with the resolved storage.
+    var productsDescription: String {
+        if resolvedStorage == "float32" { return "Float32 BLAS sgemm" }
+        return ThinkerMatrix.amxProductsAvailable
+            ? "AMX, activations split exactly into 3 bf16 parts (Float32-equivalent)"
+            : "bf16 widened per tile + Float32 BLAS sgemm"
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
@@ -140,8 +160,10 @@ struct BenchPrefillCommand: ParsableCommand {
                     i += 2
                 }
             }
-            let t = Tensor(shape: [rows, cols], scalars: a)
-            return storage == "bf16" ? ThinkerMatrix.bf16(rounding: t) : ThinkerMatrix(rows: rows, cols: cols, float32: a)
+            // bf16 values, as in the released checkpoints, whichever way they are stored.
+            let t = Tensor(shape: [rows, cols], scalars: a).roundedToBF16()
+            return resolvedStorage == "bf16" ? ThinkerMatrix.bf16(rounding: t)
+                : ThinkerMatrix(rows: rows, cols: cols, float32: t.scalars)
         }
         let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
         let layer = ThinkerLayerWeights(
@@ -212,10 +234,11 @@ struct BenchPrefillCommand: ParsableCommand {
         let clipList = try parsedList(clips, name: "--clips").map { Int($0) }
         let keepList = try parsedList(keep, name: "--keep")
         let peak = Self.sgemmRate()  // best of 3, measured before the runs
-        let note = "RANDOM weights, \(layers) layer(s) per run sharing one random layer; times are per layer"
+        let note = "RANDOM bf16-valued weights, \(layers) layer(s) per run sharing one random layer; times are per layer"
         if !json {
             print("bench prefill: \(note)")
-            print("BLAS: \(BLASBackend.shared.description); sgemm \(String(format: "%.1f", peak)) GFLOP/s; weights \(storage)")
+            print("BLAS: \(BLASBackend.shared.description); sgemm \(String(format: "%.1f", peak)) GFLOP/s")
+            print("weights: \(resolvedStorage); projections: \(productsDescription); PyTorch: fp32 (same bf16-valued weights)")
         }
         var rows = [Row]()
         for (name, c) in shapeList {
@@ -263,7 +286,8 @@ struct BenchPrefillCommand: ParsableCommand {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             let report = Report(note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
-                                sgemmGflops: peak, layersRun: layers, storage: storage, rows: rows)
+                                sgemmGflops: peak, layersRun: layers, storage: resolvedStorage,
+                                products: productsDescription, rows: rows)
             print(String(decoding: try enc.encode(report), as: UTF8.self))
             return
         }
