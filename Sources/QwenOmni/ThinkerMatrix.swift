@@ -81,8 +81,8 @@ public final class ThinkerMatrix: @unchecked Sendable {
 
     /// `out[i, :] (+)= x[i, :] · selfᵀ (+ bias)` for `n` rows: `x` is `[n, cols]` with row stride `cols`, `out` is
     /// `[n, rows]` with row stride `ldOut`. With `accumulate` the product is added to `out` (bias must be nil).
-    func apply(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
-               bias: [Float]? = nil, accumulate: Bool = false) {
+    public func apply(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
+                      bias: [Float]? = nil, accumulate: Bool = false) {
         if n == 0 { return }
         let blas = BLASBackend.shared
         if let f32 {
@@ -142,7 +142,7 @@ extension ThinkerMatrix {
             let j0 = groups.lowerBound * 32, j1 = min(rows, groups.upperBound * 32)
             let status = ck_amx_gemm_f32_bf16w(x, cols, n, cols, w + j0 * cols, cols, j1 - j0, out + j0, ldOut,
                                                accumulate ? 1 : 0)
-            precondition(status == 0, "ThinkerMatrix: out of memory for the AMX GEMM's 1.4 MiB of scratch")
+            precondition(status == 0, "ThinkerMatrix: out of memory for the AMX GEMM's 4.4 MiB of scratch")
         }
     }
 

@@ -28,7 +28,7 @@ extern "C" {
 /// as in a memory-mapped safetensors file), C is Float32 row-major (row stride `ldc`; only the m x n block is
 /// written). Any m, n, k. Infinities and NaNs in A propagate as in Float32 arithmetic.
 /// Single-threaded: split the n columns over threads to run in parallel. Returns 0, or -1 when the scratch
-/// buffers (about 1.4 MiB) could not be allocated, in which case C is unchanged.
+/// buffers (about 4.4 MiB) could not be allocated, in which case C is unchanged.
 /// AMX only: call when ck_has_amx_bf16() is 1.
 int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
                           float *c, size_t ldc, int accumulate);

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniTensor
+import QwenOmni
 
 /// `omnisift bench gemm`: single-precision matrix multiply throughput of the BLAS backend this process loaded,
 /// on square sizes and on the two big linear layers of a 7B prefill over 2048 tokens.
@@ -33,6 +34,8 @@ struct BenchGemmCommand: ParsableCommand {
     var compareCore: String?
     @Flag(help: "Also time bf16 products (BF16Weight: AMX tiles where present, Float32 input converted inside the timing) on every shape plus VGAS's v_proj shape.")
     var bf16 = false
+    @Flag(help: "Also time the decoder's bf16 weight matrices (ThinkerMatrix: Float32 activations, AMX with the activations split exactly into 3 bf16 parts where present, else widening + sgemm) on the x·Wᵀ shapes plus the 3B/7B decoder projections.")
+    var bf16Weights = false
     @Flag(help: "Print a JSON report instead of a table.") var json = false
 
     func validate() throws {
@@ -58,11 +61,19 @@ struct BenchGemmCommand: ParsableCommand {
         var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
     }
 
-    static func shapes(quick: Bool, bf16: Bool = false) -> [Shape] {
+    static func shapes(quick: Bool, bf16: Bool = false, decoder: Bool = false) -> [Shape] {
         var list = [512, 1024, 2048].map { Shape(label: "\($0)x\($0) · \($0)x\($0)", m: $0, n: $0, k: $0, transposeB: false) }
         if quick { return Array(list.prefix(2)) }
         list.append(Shape(label: "2048x3584 · 3584x18944 (x·Wᵀ)", m: 2048, n: 18944, k: 3584, transposeB: true))
         list.append(Shape(label: "2048x3584 · 3584x3584 (x·Wᵀ)", m: 2048, n: 3584, k: 3584, transposeB: true))
+        if decoder {
+            // The other 7B projections of a 2048-row prefill chunk, and the 3B ones.
+            list.append(Shape(label: "2048x18944 · 18944x3584 (x·Wᵀ, 7B down)", m: 2048, n: 3584, k: 18944, transposeB: true))
+            list.append(Shape(label: "2048x3584 · 3584x512 (x·Wᵀ, 7B k/v)", m: 2048, n: 512, k: 3584, transposeB: true))
+            list.append(Shape(label: "2048x2048 · 2048x11008 (x·Wᵀ, 3B gate/up)", m: 2048, n: 11008, k: 2048, transposeB: true))
+            list.append(Shape(label: "2048x11008 · 11008x2048 (x·Wᵀ, 3B down)", m: 2048, n: 2048, k: 11008, transposeB: true))
+            list.append(Shape(label: "2048x2048 · 2048x256 (x·Wᵀ, 3B k/v)", m: 2048, n: 256, k: 2048, transposeB: true))
+        }
         if bf16 {
             // VGAS v_proj on the kept video of a 60 s clip at rho_video 0.7.
             list.append(Shape(label: "4560x3584 · 3584x512 (x·Wᵀ, VGAS v_proj)", m: 4560, n: 512, k: 3584, transposeB: true))
@@ -120,6 +131,9 @@ struct BenchGemmCommand: ParsableCommand {
         var comparison: Comparison?
         /// With --bf16: the bf16 product per shape (same order as `results`).
         var bf16Results: [ShapeResult]?
+        /// With --bf16-weights: the decoder's bf16-matrix product per shape (same order as `results`; nil entries
+        /// for shapes that are not x·Wᵀ).
+        var bf16WeightResults: [ShapeResult?]?
         /// Whether the bf16 products ran on AMX tiles.
         var amx: Bool?
     }
@@ -127,12 +141,13 @@ struct BenchGemmCommand: ParsableCommand {
     // MARK: Run
 
     func run() throws {
-        let shapes = Self.shapes(quick: quick, bf16: bf16)
+        let shapes = Self.shapes(quick: quick, bf16: bf16, decoder: bf16Weights)
         var report = Report(backend: .current, repetitions: repetitions, warmup: warmup, results: [], comparison: nil)
         if bf16 {
             report.bf16Results = []
-            report.amx = BF16Weight.amxAvailable
         }
+        if bf16Weights { report.bf16WeightResults = [] }
+        if bf16 || bf16Weights { report.amx = BF16Weight.amxAvailable }
         if !json { printBackend(report.backend) }
         for shape in shapes {
             let r = Self.measureShape(shape, repetitions: repetitions, warmup: warmup)
@@ -146,6 +161,14 @@ struct BenchGemmCommand: ParsableCommand {
                 report.bf16Results!.append(b)
                 if !json {
                     print("  \(shape.label) bf16: \(BenchStats.format(b.gflopsMean, b.gflopsStd, decimals: 1)) GFLOP/s")
+                    fflush(nil)
+                }
+            }
+            if bf16Weights {
+                let b = shape.transposeB ? Self.measureBF16Weights(shape, repetitions: repetitions, warmup: warmup) : nil
+                report.bf16WeightResults!.append(b)
+                if !json, let b {
+                    print("  \(shape.label) bf16 weights: \(BenchStats.format(b.gflopsMean, b.gflopsStd, decimals: 1)) GFLOP/s")
                     fflush(nil)
                 }
             }
@@ -191,6 +214,10 @@ struct BenchGemmCommand: ParsableCommand {
             columns += [TextTable.Column(report.amx == true ? "bf16 AMX GFLOP/s" : "bf16 (rounded, sgemm) GFLOP/s"),
                         "bf16 / sgemm"]
         }
+        if report.bf16WeightResults != nil {
+            columns += [TextTable.Column(report.amx == true ? "bf16 weights, AMX x3 GFLOP/s" : "bf16 weights (widened, sgemm) GFLOP/s"),
+                        "bf16 weights / sgemm"]
+        }
         if let d = report.comparison {
             let how = compareCore == nil ? "default" : "forced"
             columns += [TextTable.Column("GFLOP/s (\(d.backend.coreName), \(how))"), "speed-up"]
@@ -202,6 +229,14 @@ struct BenchGemmCommand: ParsableCommand {
             if let b = report.bf16Results, i < b.count {
                 row += [BenchStats.format(b[i].gflopsMean, b[i].gflopsStd, decimals: 1),
                         String(format: "%.2fx", b[i].gflopsMean / max(r.gflopsMean, 1e-9))]
+            }
+            if let b = report.bf16WeightResults, i < b.count {
+                if let r2 = b[i] {
+                    row += [BenchStats.format(r2.gflopsMean, r2.gflopsStd, decimals: 1),
+                            String(format: "%.2fx", r2.gflopsMean / max(r.gflopsMean, 1e-9))]
+                } else {
+                    row += ["-", "-"]
+                }
             }
             if let d = report.comparison, i < d.results.count {
                 let c = d.results[i]
@@ -243,6 +278,25 @@ struct BenchGemmCommand: ParsableCommand {
         let x = Tensor(shape: [s.m, s.k], scalars: (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) })
         let w = BF16Weight(Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
         let stats = measure(repetitions: repetitions, warmup: warmup) { _ = w.apply(to: x) }
+        let rate = stats.rate(work: s.flops)
+        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
+        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
+    }
+
+    /// Times a bf16 `ThinkerMatrix` product on one x·Wᵀ shape (x [m, k] Float32, W [n, k] bf16), as the decoder runs
+    /// its projections: FLOPs counted once (2·m·n·k), whatever the kernel does internally.
+    static func measureBF16Weights(_ s: Shape, repetitions: Int, warmup: Int) -> ShapeResult {
+        var rng = SystemRandomNumberGenerator()
+        let x = (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let w = ThinkerMatrix.bf16(rounding: Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
+        var c = [Float](repeating: 0, count: s.m * s.n)
+        let stats = x.withUnsafeBufferPointer { px in
+            c.withUnsafeMutableBufferPointer { pc in
+                measure(repetitions: repetitions, warmup: warmup) {
+                    w.apply(px.baseAddress!, n: s.m, into: pc.baseAddress!, ldOut: s.n)
+                }
+            }
+        }
         let rate = stats.rate(work: s.flops)
         let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
         return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
