@@ -163,6 +163,20 @@ struct CLITests {
         for r in bf16 { #expect((r["gflopsMean"] as? Double ?? 0) > 0) }
     }
 
+    @Test("bench gemm --quick --bf16-weights --json times the decoder's bf16 matrices on the x·Wᵀ shape only")
+    func benchGemmBF16Weights() throws {
+        let out = try CLI.run(["bench", "gemm", "--quick", "--bf16-weights", "--json", "--repetitions", "1", "--warmup", "0"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let report = try CLI.json(out)
+        let results = try #require(report["results"] as? [[String: Any]])
+        let weights = try #require(report["bf16WeightResults"] as? [Any])
+        #expect(results.count == 3 && weights.count == 3)
+        #expect(weights[0] is NSNull && weights[1] is NSNull)  // square C = A·B shapes: not a weight product
+        let last = try #require(weights[2] as? [String: Any])
+        #expect((last["gflopsMean"] as? Double ?? 0) > 0)
+        #expect(report["amx"] as? Bool == BF16Weight.amxAvailable)
+    }
+
     @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")
     func compareBudgets() throws {
         let dir = try CLI.temporaryDirectory()

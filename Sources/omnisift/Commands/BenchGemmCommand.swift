@@ -63,7 +63,12 @@ struct BenchGemmCommand: ParsableCommand {
 
     static func shapes(quick: Bool, bf16: Bool = false, decoder: Bool = false) -> [Shape] {
         var list = [512, 1024, 2048].map { Shape(label: "\($0)x\($0) · \($0)x\($0)", m: $0, n: $0, k: $0, transposeB: false) }
-        if quick { return Array(list.prefix(2)) }
+        if quick {
+            list = Array(list.prefix(2))
+            // One small x·Wᵀ shape, so that --bf16-weights has something to time.
+            if decoder { list.append(Shape(label: "256x1024 · 1024x512 (x·Wᵀ)", m: 256, n: 512, k: 1024, transposeB: true)) }
+            return list
+        }
         list.append(Shape(label: "2048x3584 · 3584x18944 (x·Wᵀ)", m: 2048, n: 18944, k: 3584, transposeB: true))
         list.append(Shape(label: "2048x3584 · 3584x3584 (x·Wᵀ)", m: 2048, n: 3584, k: 3584, transposeB: true))
         if decoder {
