@@ -8,10 +8,10 @@ import OmniTensor
 /// bfloat16 storage is how a 7B model fits in 24 GB: the bits usually stay in the memory-mapped checkpoint (no
 /// copy, pages shared with the page cache). Products of prefill chunks run on AMX tiles where the CPU has them
 /// (`ck_amx_gemm_f32_bf16w`: the activations split exactly into three bf16 parts, so the result is the Float32
-/// product with the bf16 values up to summation order); otherwise, and for decode steps of a few rows, the matrix is
-/// widened to Float32 one tile of output rows at a time, right before the BLAS GEMM that uses the tile. The
-/// widening costs `rows · cols` conversions per call, which is small next to the `2 · n · rows · cols` flops of a
-/// prefill chunk of `n` rows.
+/// product with the bf16 values up to summation order); decode steps of a few rows read the bf16 weights directly
+/// with AVX-512 (`ck_gemv_bf16w`). Without those, the matrix is widened to Float32 one tile of output rows at a
+/// time, right before the BLAS GEMM that uses the tile (`rows · cols` conversions per call, small next to the
+/// `2 · n · rows · cols` flops of a prefill chunk of `n` rows).
 ///
 /// Immutable after creation; safe to share between threads.
 public final class ThinkerMatrix: @unchecked Sendable {
@@ -92,6 +92,8 @@ public final class ThinkerMatrix: @unchecked Sendable {
             }
         } else if n >= Self.splitGEMMMinRows, Self.amxProductsAvailable {
             applySplitAMX(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
+        } else if n < Self.splitGEMMMinRows, ck_has_avx512() != 0 {
+            applyBF16GEMV(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         } else {
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
             // Large n (prefill chunks): up to 64 MB tiles, since every tile's GEMM re-packs all of x (measured: 4 MB
@@ -143,6 +145,21 @@ extension ThinkerMatrix {
             let status = ck_amx_gemm_f32_bf16w(x, cols, n, cols, w + j0 * cols, cols, j1 - j0, out + j0, ldOut,
                                                accumulate ? 1 : 0)
             precondition(status == 0, "ThinkerMatrix: out of memory for the AMX GEMM's 4.4 MiB of scratch")
+        }
+    }
+
+    /// `out (+)= x · selfᵀ` for a few rows (decode steps) reading the bf16 weights directly (`ck_gemv_bf16w`: 2 bytes
+    /// per weight from memory, widened in registers) instead of widening tiles into a buffer for sgemm; the output
+    /// columns are divided over the BLAS threads.
+    private func applyBF16GEMV(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
+                               accumulate: Bool) {
+        let w = bf16!.assumingMemoryBound(to: UInt16.self)
+        let (rows, cols) = (self.rows, self.cols)
+        let ptrs = UnsafeSendableBox((x, w, out))
+        parallelRanges(rows, minChunk: 256) { range in
+            let (x, w, out) = ptrs.value
+            ck_gemv_bf16w(x, cols, n, cols, w + range.lowerBound * cols, cols, range.count, out + range.lowerBound,
+                          ldOut, accumulate ? 1 : 0)
         }
     }
 

@@ -78,6 +78,8 @@ struct BenchGemmCommand: ParsableCommand {
             list.append(Shape(label: "2048x2048 · 2048x11008 (x·Wᵀ, 3B gate/up)", m: 2048, n: 11008, k: 2048, transposeB: true))
             list.append(Shape(label: "2048x11008 · 11008x2048 (x·Wᵀ, 3B down)", m: 2048, n: 2048, k: 11008, transposeB: true))
             list.append(Shape(label: "2048x2048 · 2048x256 (x·Wᵀ, 3B k/v)", m: 2048, n: 256, k: 2048, transposeB: true))
+            // A decode step: one row through the 7B gate/up weight (memory-bound: bf16 reads half the bytes).
+            list.append(Shape(label: "1x3584 · 3584x18944 (x·Wᵀ, 7B decode)", m: 1, n: 18944, k: 3584, transposeB: true))
         }
         if bf16 {
             // VGAS v_proj on the kept video of a 60 s clip at rho_video 0.7.

@@ -1,0 +1,81 @@
+#include "ck_bf16_gemv.h"
+#include "ck_features.h"
+#include "ck_internal.h"
+
+#include <string.h>
+
+static inline float widen(uint16_t b) {
+    const uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void gemv_portable(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
+                          float *c, size_t ldc, int accumulate) {
+    for (size_t j = 0; j < n; j++) {
+        const uint16_t *wj = w + j * ldw;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = a + i * lda;
+            float s = 0;
+            for (size_t t = 0; t < k; t++) s += x[t] * widen(wj[t]);
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+        }
+    }
+}
+
+#if CK_X86
+// Sixteen bf16 weights widened to Float32 (exact: the bits move to the top half).
+CK_AVX512 static inline __m512 widen16(__mmask16 m, const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+// Four weight rows at a time (read from memory once, then from L1 for every row of A), one accumulator each.
+CK_AVX512 static void gemv_avx512(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw,
+                                  size_t n, float *c, size_t ldc, int accumulate) {
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t *w0 = w + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = a + i * lda;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (size_t t = 0; t < k; t += 16) {
+                const __mmask16 msk = k - t >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - t)) - 1);
+                const __m512 xv = _mm512_maskz_loadu_ps(msk, x + t);
+                s0 = _mm512_fmadd_ps(xv, widen16(msk, w0 + t), s0);
+                s1 = _mm512_fmadd_ps(xv, widen16(msk, w1 + t), s1);
+                s2 = _mm512_fmadd_ps(xv, widen16(msk, w2 + t), s2);
+                s3 = _mm512_fmadd_ps(xv, widen16(msk, w3 + t), s3);
+            }
+            float *ci = c + i * ldc + j;
+            const float r[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                                _mm512_reduce_add_ps(s3)};
+            for (int q = 0; q < 4; q++) ci[q] = accumulate ? ci[q] + r[q] : r[q];
+        }
+    }
+    for (; j < n; j++) {
+        const uint16_t *wj = w + j * ldw;
+        for (size_t i = 0; i < m; i++) {
+            const float *x = a + i * lda;
+            __m512 s = _mm512_setzero_ps();
+            for (size_t t = 0; t < k; t += 16) {
+                const __mmask16 msk = k - t >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - t)) - 1);
+                s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(msk, x + t), widen16(msk, wj + t), s);
+            }
+            const float r = _mm512_reduce_add_ps(s);
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + r : r;
+        }
+    }
+}
+#endif
+
+void ck_gemv_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
+                   float *c, size_t ldc, int accumulate) {
+#if CK_X86
+    if (ck_has_avx512()) {
+        gemv_avx512(a, lda, m, k, w, ldw, n, c, ldc, accumulate);
+        return;
+    }
+#endif
+    gemv_portable(a, lda, m, k, w, ldw, n, c, ldc, accumulate);
+}
