@@ -104,16 +104,17 @@ CK_AVX512 static inline __m256i split16(__m512 x, __m512 *rest) {
 }
 
 // Splits activation rows [0, rows) x inputs [p0, p0 + kc) into three sets of A tiles (part-major): for each part,
-// 16 rows and 32 inputs, one tile of 16 rows x 32 bf16. Rows from `rows` up to the padded block and inputs past kc
-// are 0.
-CK_AVX512 static void split_activations(const float *a, size_t lda, size_t rows, size_t p0, size_t kc,
-                                        uint16_t *dst) {
+// 16 rows and 32 inputs, one tile of 16 rows x 32 bf16. Row r is row index[r] of `a` (row r when index is NULL).
+// Rows from `rows` up to the padded block and inputs past kc are 0.
+CK_AVX512 static void split_activations(const float *a, size_t lda, const int64_t *index, size_t rows, size_t p0,
+                                        size_t kc, uint16_t *dst) {
     const size_t kb_count = round_up32(kc) / 32, mp = round_up32(rows);
     const size_t part_stride = (mp / 16) * kb_count * TILE;
     for (size_t r = 0; r < mp; r++) {
-        const float *src = r < rows ? a + r * lda + p0 : a;  // padding rows read nothing (all-zero masks)
+        // Padding rows read nothing (all-zero masks).
+        const float *src = r < rows ? a + (size_t)(index ? index[r] : (int64_t)r) * lda + p0 : a;
         if (r + 2 < rows) {  // rows are far apart: fetch two ahead (measured: a fifth off the split's time)
-            const char *ahead = (const char *)(a + (r + 2) * lda + p0);
+            const char *ahead = (const char *)(a + (size_t)(index ? index[r + 2] : (int64_t)(r + 2)) * lda + p0);
             for (size_t off = 0; off < kc * sizeof(float); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
         }
         for (size_t kb = 0; kb < kb_count; kb++) {
@@ -178,8 +179,8 @@ CK_AMX static void micro_kernel(const uint16_t *a_tiles, size_t part_stride, con
     _tile_stored(3, c + 16 * ldc + 16, cs);
 }
 
-CK_AMX int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw,
-                                 size_t n, float *c, size_t ldc, int accumulate) {
+CK_AMX int ck_amx_gemm_f32_bf16w_rows(const float *a, size_t lda, const int64_t *rows, size_t m, size_t k,
+                                      const uint16_t *w, size_t ldw, size_t n, float *c, size_t ldc, int accumulate) {
     if (m == 0 || n == 0) return 0;
     if (k == 0) {
         if (!accumulate)
@@ -204,7 +205,11 @@ CK_AMX int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k,
             for (size_t ic = 0; ic < m; ic += MC) {
                 const size_t mi = m - ic < MC ? m - ic : MC;
                 const size_t part_stride = (round_up32(mi) / 16) * kb_count * TILE;
-                split_activations(a + ic * lda, lda, mi, pc, kc, a_block);
+                if (rows) {
+                    split_activations(a, lda, rows + ic, mi, pc, kc, a_block);
+                } else {
+                    split_activations(a + ic * lda, lda, NULL, mi, pc, kc, a_block);
+                }
                 for (size_t jr = 0; jr < nj; jr += 32) {
                     const uint16_t *b_tiles = b_panel + (jr / 16) * kb_count * TILE;
                     const size_t cols = nj - jr < 32 ? nj - jr : 32;
@@ -233,9 +238,15 @@ CK_AMX int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k,
     return 0;
 }
 #else
-int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
-                          float *c, size_t ldc, int accumulate) {
-    (void)a; (void)lda; (void)m; (void)k; (void)w; (void)ldw; (void)n; (void)c; (void)ldc; (void)accumulate;
+int ck_amx_gemm_f32_bf16w_rows(const float *a, size_t lda, const int64_t *rows, size_t m, size_t k,
+                               const uint16_t *w, size_t ldw, size_t n, float *c, size_t ldc, int accumulate) {
+    (void)a; (void)lda; (void)rows; (void)m; (void)k; (void)w; (void)ldw; (void)n; (void)c; (void)ldc;
+    (void)accumulate;
     __builtin_trap();  // callers check ck_has_amx_bf16() first
 }
 #endif
+
+int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
+                          float *c, size_t ldc, int accumulate) {
+    return ck_amx_gemm_f32_bf16w_rows(a, lda, NULL, m, k, w, ldw, n, c, ldc, accumulate);
+}

@@ -47,7 +47,9 @@ public struct VGASSelector: Sendable {
 
     /// How the input-side projections multiply (see `scores(embeddings:videoRows:audioRows:precision:)`).
     public enum Precision: String, Sendable, CaseIterable {
-        /// Float32 throughout (the reference formulation).
+        /// Float32 throughout (the reference formulation). When the selector's projection weights are bf16 values
+        /// (a bf16 checkpoint) and the CPU has AMX, v_proj, a_proj and the attention's q/k/v projections run on AMX
+        /// with their inputs split exactly into three bf16 parts: still Float32 results, up to summation order.
         case float32 = "fp32"
         /// v_proj and a_proj (about 80 % of the selector's FLOPs) take bf16 operands with Float32 accumulation,
         /// on AMX tiles where the CPU has them; everything else Float32. Lossless when the embeddings and those two
@@ -59,6 +61,10 @@ public struct VGASSelector: Sendable {
     private let wq: Tensor, bq: Tensor, wkv: Tensor, bkv: Tensor
     /// v_proj and a_proj prepared for bf16 products (packed for AMX where available).
     private let bf16: (v: BF16Weight, a: BF16Weight)
+    /// v_proj, a_proj and the attention's q and k/v projections as bf16 bits, when their values are bf16 numbers
+    /// (a bf16 checkpoint) and the CPU has AMX: the Float32 path then runs them on AMX without changing results
+    /// beyond summation order (`ExactBF16Product`). nil entries use Float32 BLAS.
+    private let exact: (v: BF16ValuedWeight?, a: BF16ValuedWeight?, q: BF16ValuedWeight?, kv: BF16ValuedWeight?)
 
     /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
     /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
@@ -112,6 +118,14 @@ public struct VGASSelector: Sendable {
         bq = Tensor(shape: [h], scalars: Array(inB[0..<h]))
         bkv = Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h]))
         bf16 = (BF16Weight(parameters["v_proj.weight"]!), BF16Weight(parameters["a_proj.weight"]!))
+        exact = (BF16ValuedWeight(parameters["v_proj.weight"]!), BF16ValuedWeight(parameters["a_proj.weight"]!),
+                 BF16ValuedWeight(wq), BF16ValuedWeight(wkv))
+    }
+
+    /// Whether the Float32 path runs v_proj, a_proj and the q, k/v projections on AMX (their weights are all
+    /// bf16 values and the CPU has AMX); the results are the Float32 ones up to summation order either way.
+    public var float32ProjectionsOnAMX: Bool {
+        exact.v != nil && exact.a != nil && exact.q != nil && exact.kv != nil
     }
 
     /// Loads from a `.safetensors` file, a sharded checkpoint folder (with `model.safetensors.index.json`) or the
@@ -242,10 +256,11 @@ public struct VGASSelector: Sendable {
     }
 
     /// `rows` of `source` (all rows when nil) through a Linear layer, in the given precision.
-    private func project(_ source: Tensor, rows: [Int]?, fp32 weight: Tensor, bf16 packed: BF16Weight, bias: Tensor,
-                         precision: Precision) -> Tensor {
+    private func project(_ source: Tensor, rows: [Int]?, fp32 weight: Tensor, exact: BF16ValuedWeight?,
+                         bf16 packed: BF16Weight, bias: Tensor, precision: Precision) -> Tensor {
         switch precision {
         case .float32:
+            if let exact { return exact.apply(to: source, rows: rows, bias: bias) }
             return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
         case .bfloat16:
             return packed.apply(to: source, rows: rows, bias: bias)
@@ -262,16 +277,17 @@ public struct VGASSelector: Sendable {
                      "VGAS: embeddings of width \(video.source.cols)/\(audio.source.cols), selector expects \(inputSize)")
         if na == 0 { return [] }
         let eps = Self.layerNormEps
-        let v = project(video.source, rows: video.rows, fp32: p("v_proj.weight"), bf16: bf16.v, bias: p("v_proj.bias"),
-                        precision: precision)
+        let v = project(video.source, rows: video.rows, fp32: p("v_proj.weight"), exact: exact.v, bf16: bf16.v,
+                        bias: p("v_proj.bias"), precision: precision)
             .layerNorm(weight: p("v_norm.weight"), bias: p("v_norm.bias"), eps: eps)
-        let a = project(audio.source, rows: audio.rows, fp32: p("a_proj.weight"), bf16: bf16.a, bias: p("a_proj.bias"),
-                        precision: precision)
+        let a = project(audio.source, rows: audio.rows, fp32: p("a_proj.weight"), exact: exact.a, bf16: bf16.a,
+                        bias: p("a_proj.bias"), precision: precision)
             .layerNorm(weight: p("a_norm.weight"), bias: p("a_norm.bias"), eps: eps)
-        // The attention's own projections stay Float32: their inputs are LayerNorm outputs, not bf16 values, so
-        // rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs.
-        let q = a.linear(weight: wq, bias: bq)     // [Na, H]
-        let kv = v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: keys, then values
+        // The attention's own projections stay Float32 in both precisions: their inputs are LayerNorm outputs, not
+        // bf16 values, so rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs. With
+        // bf16-valued weights they run on AMX with the inputs split exactly (still Float32 results).
+        let q = exact.q.map { $0.apply(to: a, bias: bq) } ?? a.linear(weight: wq, bias: bq)        // [Na, H]
+        let kv = exact.kv.map { $0.apply(to: v, bias: bkv) } ?? v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: k, v
         let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
         let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)

@@ -124,3 +124,80 @@ extension Tensor {
         return r
     }
 }
+
+/// Float32 activations times bf16-valued weights at the AMX rate and Float32 accuracy (`ck_split_gemm.h`: every
+/// activation is split exactly into three bf16 parts, so the result is the Float32 product up to summation order).
+public enum ExactBF16Product {
+    /// `out[i, :] (+)= a[rows[i], :] · Wᵀ` for i < m (row i of `a` when `rows` is nil): `a` Float32 with row stride
+    /// `lda` and `k` columns, `w` bf16 bits [n, k] (row stride `ldw`), `out` Float32 with row stride `ldOut`. The n
+    /// output columns are divided over the BLAS threads in runs of 32. Call only when `BF16Weight.amxAvailable`.
+    public static func run(a: UnsafePointer<Float>, lda: Int, rows: UnsafePointer<Int64>?, m: Int, k: Int,
+                           w: UnsafePointer<UInt16>, ldw: Int, n: Int, out: UnsafeMutablePointer<Float>, ldOut: Int,
+                           accumulate: Bool) {
+        precondition(BF16Weight.amxAvailable, "ExactBF16Product.run needs AMX (check BF16Weight.amxAvailable)")
+        if m == 0 || n == 0 { return }
+        let ptrs = UnsafeSendableBox((a, rows, w, out))
+        parallelRanges((n + 31) / 32, minChunk: 1) { groups in
+            let (a, rows, w, out) = ptrs.value
+            let j0 = groups.lowerBound * 32, j1 = min(n, groups.upperBound * 32)
+            let status = ck_amx_gemm_f32_bf16w_rows(a, lda, rows, m, k, w + j0 * ldw, ldw, j1 - j0, out + j0, ldOut,
+                                                    accumulate ? 1 : 0)
+            precondition(status == 0, "ExactBF16Product: out of memory for the AMX GEMM's 4.4 MiB of scratch")
+        }
+    }
+}
+
+/// A Linear weight whose values are all bf16 numbers (as every weight of a bf16 checkpoint is), kept as bf16 bits
+/// for `ExactBF16Product`: Float32 results, AMX speed. Use it where the Float32 path would otherwise run sgemm.
+public struct BF16ValuedWeight: Sendable {
+    public let outFeatures: Int
+    public let inFeatures: Int
+    private let bits: [UInt16]
+
+    /// nil when some value of `weight` [out, in] is not exactly a bf16 number, or when this process has no AMX: the
+    /// caller then keeps its Float32 BLAS path (same result up to summation order).
+    public init?(_ weight: Tensor) {
+        precondition(weight.rank == 2, "BF16ValuedWeight: a rank-2 [out, in] weight is needed, got \(weight.shape)")
+        guard BF16Weight.amxAvailable else { return nil }
+        var bits = [UInt16](repeating: 0, count: weight.count)
+        let exact = weight.withUnsafeBufferPointer { w in
+            for i in 0..<w.count {
+                let u = w[i].bitPattern
+                if u & 0xFFFF != 0 { return false }
+                bits[i] = UInt16(u >> 16)
+            }
+            return true
+        }
+        guard exact else { return nil }
+        (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        self.bits = bits
+    }
+
+    /// `source[rows] · weightᵀ + bias` (all rows of `source` when `rows` is nil), the gather fused into the split.
+    public func apply(to source: Tensor, rows: [Int]? = nil, bias: Tensor? = nil) -> Tensor {
+        precondition(source.rank == 2 && source.cols == inFeatures,
+                     "BF16ValuedWeight: input of shape \(source.shape) for a weight of \(inFeatures) inputs")
+        precondition(bias == nil || bias!.count == outFeatures,
+                     "BF16ValuedWeight: bias of \(bias!.count) entries for \(outFeatures) outputs")
+        let m = rows?.count ?? source.rows
+        if let rows {
+            for i in rows {
+                precondition(i >= 0 && i < source.rows, "BF16ValuedWeight: row \(i) out of range for \(source.rows) rows")
+            }
+        }
+        let (n, k) = (outFeatures, inFeatures)
+        guard m > 0 else { return Tensor.zeros([0, n]) }
+        var out = Tensor.build(shape: [m, n]) { dst, _ in
+            source.withUnsafeBufferPointer { src in
+                bits.withUnsafeBufferPointer { w in
+                    withOptionalInt64Pointer(rows.map { $0.map(Int64.init) }) { idx in
+                        ExactBF16Product.run(a: src.baseAddress!, lda: k, rows: idx, m: m, k: k, w: w.baseAddress!,
+                                             ldw: k, n: n, out: dst, ldOut: n, accumulate: false)
+                    }
+                }
+            }
+        }
+        if let bias { out.add(bias) }
+        return out
+    }
+}

@@ -136,16 +136,8 @@ extension ThinkerMatrix {
     /// are divided over the BLAS threads in runs of 32; each packs its own weight panels.
     private func applySplitAMX(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
                                accumulate: Bool) {
-        let w = bf16!.assumingMemoryBound(to: UInt16.self)
-        let (rows, cols) = (self.rows, self.cols)
-        let ptrs = UnsafeSendableBox((x, w, out))
-        parallelRanges((rows + 31) / 32, minChunk: 1) { groups in
-            let (x, w, out) = ptrs.value
-            let j0 = groups.lowerBound * 32, j1 = min(rows, groups.upperBound * 32)
-            let status = ck_amx_gemm_f32_bf16w(x, cols, n, cols, w + j0 * cols, cols, j1 - j0, out + j0, ldOut,
-                                               accumulate ? 1 : 0)
-            precondition(status == 0, "ThinkerMatrix: out of memory for the AMX GEMM's 4.4 MiB of scratch")
-        }
+        ExactBF16Product.run(a: x, lda: cols, rows: nil, m: n, k: cols, w: bf16!.assumingMemoryBound(to: UInt16.self),
+                             ldw: cols, n: rows, out: out, ldOut: ldOut, accumulate: accumulate)
     }
 
     /// `out (+)= x · selfᵀ` for a few rows (decode steps) reading the bf16 weights directly (`ck_gemv_bf16w`: 2 bytes

@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import OmniTensor
 import QwenOmni
@@ -83,6 +84,32 @@ struct FixtureParityTests {
             #expect(result.positionIds == input.positionIds.gathered(mask: expectedMask))
             #expect(result.embeddings.shape == [result.inputIds.count, input.hiddenSize])
             #expect(result.after.text == result.before.text)
+        }
+    }
+
+    /// A bf16 checkpoint's selector (every weight a bf16 value): the fp32 path runs its projections on AMX with the
+    /// inputs split exactly (`BF16ValuedWeight`); scores match the same selector on Float32 BLAS (built with the fast
+    /// paths off) to Float32 summation noise, masks identical.
+    @Test("fp32 precision with bf16-valued selector weights: AMX projections give the BLAS path's scores and masks",
+          .enabled(if: BF16Weight.amxAvailable), arguments: cases)
+    func fp32OnBF16ValuedWeights(name: String) throws {
+        let (_, input, selector, pairs) = try Self.load(name)
+        let rounded = selector.parameters.mapValues { $0.roundedToBF16() }
+        let onAMX = try VGASSelector(parameters: rounded, numHeads: selector.numHeads)
+        ck_set_fast_paths_enabled(0)
+        let onBLAS = try VGASSelector(parameters: rounded, numHeads: selector.numHeads)
+        ck_set_fast_paths_enabled(1)
+        #expect(onAMX.float32ProjectionsOnAMX && !onBLAS.float32ProjectionsOnAMX)
+        #expect(!selector.float32ProjectionsOnAMX)  // the fixture's own weights are not bf16 values
+        for pair in pairs {
+            let budget = try CompressionBudget(rhoVideo: pair.0, rhoAudio: pair.1)
+            let a = try OmniSIFTCompressor(selector: onAMX).compress(input, budget: budget)
+            let b = try OmniSIFTCompressor(selector: onBLAS).compress(input, budget: budget)
+            #expect(a.keepMask == b.keepMask, "\(name) pair \(pair): masks differ")
+            let (sa, sb) = (a.groups.compactMap(\.audioScores).flatMap { $0 }, b.groups.compactMap(\.audioScores).flatMap { $0 })
+            try #require(sa.count == sb.count)
+            let worst = zip(sa, sb).map { abs($0 - $1) / max(abs($1), 1e-6) }.max() ?? 0
+            #expect(worst <= 1e-5, "\(name) pair \(pair): worst relative score difference \(worst)")
         }
     }
 

@@ -76,6 +76,36 @@ import Testing
         #expect(zip(all.scalars, allExpected).allSatisfy { abs(Double($0) - $1) < 1e-6 * Double(k) + 1e-6 })
     }
 
+    /// `BF16ValuedWeight`: only weights whose values are bf16 numbers are taken; products are Float32-accurate (the
+    /// activations are NOT rounded), rows gathered, bias added.
+    @Test(.enabled(if: BF16Weight.amxAvailable)) func bf16ValuedWeightsGiveFloat32Products() {
+        let weight = Self.random([40, 100], seed: 4)
+        #expect(BF16ValuedWeight(weight) == nil)  // random Float32 values are not bf16 numbers
+        let w = BF16ValuedWeight(weight.roundedToBF16())!
+        let source = Self.random([50, 100], seed: 5)
+        let bias = Self.random([40], seed: 6)
+        let rows = [49, 0, 7, 7, 31]
+        let got = w.apply(to: source, rows: rows, bias: bias)
+        #expect(got.shape == [5, 40])
+        let rw = weight.roundedToBF16()
+        var worst = 0.0, worstIfRounded = 0.0
+        for (i, r) in rows.enumerated() {
+            for j in 0..<40 {
+                var s = Double(bias.scalars[j]), sr = s
+                for t in 0..<100 {
+                    s += Double(source.scalars[r * 100 + t]) * Double(rw.scalars[j * 100 + t])
+                    sr += Double(Self.referenceRound(source.scalars[r * 100 + t])) * Double(rw.scalars[j * 100 + t])
+                }
+                worst = max(worst, abs(Double(got.scalars[i * 40 + j]) - s))
+                worstIfRounded = max(worstIfRounded, abs(sr - s))
+            }
+        }
+        #expect(worst < 1e-5, "max error \(worst)")
+        #expect(worstIfRounded > 1e-3)  // rounding the activations would have been visible
+        #expect(w.apply(to: source, rows: []).shape == [0, 40])
+        #expect(w.apply(to: source).shape == [50, 40])
+    }
+
     @Test func emptyInputGivesAnEmptyResult() {
         let w = BF16Weight(Self.random([8, 16], seed: 1))
         #expect(w.apply(to: Self.random([4, 16], seed: 2), rows: []).shape == [0, 8])

@@ -33,6 +33,11 @@ extern "C" {
 int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
                           float *c, size_t ldc, int accumulate);
 
+/// ck_amx_gemm_f32_bf16w with a row gather fused into the split: row r of A is row rows[r] of `a` (row stride `lda`),
+/// so selected rows are never copied in Float32. `rows` may be NULL (then it is ck_amx_gemm_f32_bf16w).
+int ck_amx_gemm_f32_bf16w_rows(const float *a, size_t lda, const int64_t *rows, size_t m, size_t k,
+                               const uint16_t *w, size_t ldw, size_t n, float *c, size_t ldc, int accumulate);
+
 /// The three-way split of `count` Float32 values into bf16 bits: x = hi + mid + lo exactly (for |x| >= 2^-110 or
 /// x = 0; non-finite x: hi keeps it, quiet if NaN, mid = lo = 0). Portable C; exposed for tests of the identity.
 void ck_split_f32_bf16x3(const float *x, size_t count, uint16_t *hi, uint16_t *mid, uint16_t *lo);
