@@ -213,7 +213,11 @@ struct BadInputCLITests {
         // The intact text prompt runs: the checks do not reject good files.
         let ok = try CLI.run(["generate", "--model", Self.tinyModel, good, "--max-new-tokens", "2", "--json", "--quiet"])
         #expect(ok.status == 0, "\(ok.stderr)")
-        #expect((try CLI.json(ok)["tokens"] as? [Int])?.count == 2)
+        let report = try CLI.json(ok)
+        #expect((report["tokens"] as? [Int])?.count == 2)
+        // The tiny checkpoint is all BF16: `--storage auto` keeps it bf16 where AMX runs the products, and says so.
+        #expect(report["weights_bf16"] as? Bool == BF16Weight.amxAvailable)
+        #expect((report["prefill_products"] as? String)?.contains("AMX") == BF16Weight.amxAvailable)
     }
 
     @Test("bench compress refuses clip sizes that overflow or exceed memory (instead of an allocation trap)")

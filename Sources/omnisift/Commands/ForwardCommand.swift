@@ -33,7 +33,7 @@ struct ForwardCommand: ParsableCommand {
     @Flag(help: "Write the logits of the last row only.")
     var last = false
 
-    @Option(help: "Weight storage: auto, float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
+    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
     var storage: ThinkerWeightStorage = .auto
 
     @Flag(help: "Print a JSON report.")
@@ -67,6 +67,7 @@ struct ForwardCommand: ParsableCommand {
                 "tokens": n, "prefill_ms": ms, "tokens_per_second": Double(n) / max(ms / 1000, 1e-9),
                 "logits_shape": logits.shape, "kv_cache_bytes": state.cache.bytes,
                 "weight_bytes": loaded.model.weightBytes, "peak_rss_bytes": peak ?? -1, "output": output,
+                "prefill_products": loaded.model.productPaths.prefill,
             ]
             print(ThinkerCLI.jsonString(report))
         } else {
@@ -77,6 +78,7 @@ struct ForwardCommand: ParsableCommand {
             t.addRow("logits", "\(logits.shape)")
             t.addRow("KV cache", ThinkerCLI.bytes(state.cache.bytes))
             t.addRow("weights", ThinkerCLI.bytes(loaded.model.weightBytes) + (loaded.model.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
+            t.addRow("products", loaded.model.productPaths.prefill)
             t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
             print(t.render())
             print("wrote \(output)")

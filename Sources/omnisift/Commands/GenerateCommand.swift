@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults).")
     var stopTokens: [Int] = []
 
-    @Option(help: "Weight storage: auto, float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
+    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
     var storage: ThinkerWeightStorage = .auto
 
     @Flag(help: "Print a JSON report.")
@@ -175,6 +175,7 @@ struct GenerateCommand: ParsableCommand {
                 "decode_steps": tm.decodeSteps, "decode_tokens_per_second": tm.decodeTokensPerSecond,
                 "kv_cache_bytes": state.cache.bytes, "weight_bytes": thinker.weightBytes,
                 "weights_bf16": thinker.embedTokens.isBF16, "load_seconds": loaded.seconds,
+                "prefill_products": thinker.productPaths.prefill, "decode_products": thinker.productPaths.decode,
                 "peak_rss_bytes": peak ?? -1, "rope_delta": prompt.ropeDelta,
                 "next_position": state.nextPosition,
             ]
@@ -202,6 +203,7 @@ struct GenerateCommand: ParsableCommand {
         t.addRow("decode tokens/s", tm.decodeSteps > 0 ? String(format: "%.2f", tm.decodeTokensPerSecond) : "-")
         t.addRow("KV cache", ThinkerCLI.bytes(state.cache.bytes))
         t.addRow("weights", ThinkerCLI.bytes(thinker.weightBytes) + (thinker.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
+        t.addRow("products", "prefill: \(thinker.productPaths.prefill); decode: \(thinker.productPaths.decode)")
         t.addRow("load s", String(format: "%.2f", loaded.seconds))
         t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
         print(t.render())
