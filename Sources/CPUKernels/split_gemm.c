@@ -187,8 +187,10 @@ CK_AMX int ck_amx_gemm_f32_bf16w_rows(const float *a, size_t lda, const int64_t 
             for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0, n * sizeof(float));
         return 0;
     }
-    uint16_t *b_panel = aligned_alloc(64, (size_t)NC * KC * sizeof(uint16_t));
-    uint16_t *a_block = aligned_alloc(64, (size_t)3 * MC * KC * sizeof(uint16_t));
+    // Scratch sized to the problem (at most one full panel and block; 64-byte multiples for aligned_alloc).
+    const size_t np = round_up32(n < NC ? n : NC), kp = round_up32(k < KC ? k : KC), mp = round_up32(m < MC ? m : MC);
+    uint16_t *b_panel = aligned_alloc(64, np * kp * sizeof(uint16_t));
+    uint16_t *a_block = aligned_alloc(64, 3 * mp * kp * sizeof(uint16_t));
     if (!b_panel || !a_block) {
         free(b_panel);
         free(a_block);
@@ -215,18 +217,18 @@ CK_AMX int ck_amx_gemm_f32_bf16w_rows(const float *a, size_t lda, const int64_t 
                     const size_t cols = nj - jr < 32 ? nj - jr : 32;
                     for (size_t ir = 0; ir < mi; ir += 32) {
                         const uint16_t *a_tiles = a_block + (ir / 16) * kb_count * TILE;
-                        const size_t rows = mi - ir < 32 ? mi - ir : 32;
+                        const size_t mr = mi - ir < 32 ? mi - ir : 32;
                         float *cb = c + (ic + ir) * ldc + jc + jr;
-                        if (rows == 32 && cols == 32) {
+                        if (mr == 32 && cols == 32) {
                             micro_kernel(a_tiles, part_stride, b_tiles, kb_count, cb, ldc, load_c);
                             continue;
                         }
                         if (load_c) {
                             memset(edge, 0, sizeof edge);
-                            for (size_t i = 0; i < rows; i++) memcpy(edge + i * 32, cb + i * ldc, cols * sizeof(float));
+                            for (size_t i = 0; i < mr; i++) memcpy(edge + i * 32, cb + i * ldc, cols * sizeof(float));
                         }
                         micro_kernel(a_tiles, part_stride, b_tiles, kb_count, edge, 32, load_c);
-                        for (size_t i = 0; i < rows; i++) memcpy(cb + i * ldc, edge + i * 32, cols * sizeof(float));
+                        for (size_t i = 0; i < mr; i++) memcpy(cb + i * ldc, edge + i * 32, cols * sizeof(float));
                     }
                 }
             }

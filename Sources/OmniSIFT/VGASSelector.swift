@@ -260,7 +260,7 @@ public struct VGASSelector: Sendable {
                          bf16 packed: BF16Weight, bias: Tensor, precision: Precision) -> Tensor {
         switch precision {
         case .float32:
-            if let exact { return exact.apply(to: source, rows: rows, bias: bias) }
+            if let exact, BF16Weight.amxAvailable { return exact.apply(to: source, rows: rows, bias: bias) }
             return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
         case .bfloat16:
             return packed.apply(to: source, rows: rows, bias: bias)
@@ -286,8 +286,10 @@ public struct VGASSelector: Sendable {
         // The attention's own projections stay Float32 in both precisions: their inputs are LayerNorm outputs, not
         // bf16 values, so rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs. With
         // bf16-valued weights they run on AMX with the inputs split exactly (still Float32 results).
-        let q = exact.q.map { $0.apply(to: a, bias: bq) } ?? a.linear(weight: wq, bias: bq)        // [Na, H]
-        let kv = exact.kv.map { $0.apply(to: v, bias: bkv) } ?? v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]: k, v
+        // (AMX is checked again here: the fast-path switch is per thread and may be off on this one.)
+        let amx = BF16Weight.amxAvailable
+        let q = exact.q.flatMap { amx ? $0.apply(to: a, bias: bq) : nil } ?? a.linear(weight: wq, bias: bq)  // [Na, H]
+        let kv = exact.kv.flatMap { amx ? $0.apply(to: v, bias: bkv) : nil } ?? v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]
         let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
         let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)

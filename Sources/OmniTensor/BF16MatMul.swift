@@ -50,16 +50,8 @@ public struct BF16Weight: Sendable {
     /// in order when `rows` is nil), projected. `source` is rank 2 with `inFeatures` columns; the result is
     /// [rows, outFeatures]. The row gather is fused into the bf16 conversion (no Float32 copy of the rows).
     public func apply(to source: Tensor, rows: [Int]? = nil, bias: Tensor? = nil) -> Tensor {
-        precondition(source.rank == 2 && source.cols == inFeatures,
-                     "BF16Weight: input of shape \(source.shape) for a weight of \(inFeatures) inputs")
-        precondition(bias == nil || bias!.count == outFeatures,
-                     "BF16Weight: bias of \(bias!.count) entries for \(outFeatures) outputs")
-        let m = rows?.count ?? source.rows
-        if let rows {
-            for i in rows {
-                precondition(i >= 0 && i < source.rows, "BF16Weight: row \(i) out of range for \(source.rows) rows")
-            }
-        }
+        let m = checkLinearArguments("BF16Weight", source: source, rows: rows, bias: bias, inFeatures: inFeatures,
+                                     outFeatures: outFeatures)
         var out: Tensor
         if usesAMX {
             out = amxProduct(source, rows: rows, m: m)
@@ -98,6 +90,20 @@ public struct BF16Weight: Sendable {
         if np != n { c = c.sliceColumns(0..<n) }
         return c
     }
+}
+
+/// Checks a Linear layer's arguments (rank-2 input of `inFeatures` columns, bias of `outFeatures`, row indices in
+/// range) and returns the number of output rows.
+private func checkLinearArguments(_ name: String, source: Tensor, rows: [Int]?, bias: Tensor?, inFeatures: Int,
+                                  outFeatures: Int) -> Int {
+    precondition(source.rank == 2 && source.cols == inFeatures,
+                 "\(name): input of shape \(source.shape) for a weight of \(inFeatures) inputs")
+    precondition(bias == nil || bias!.count == outFeatures,
+                 "\(name): bias of \(bias!.count) entries for \(outFeatures) outputs")
+    if let rows {
+        for i in rows { precondition(i >= 0 && i < source.rows, "\(name): row \(i) out of range for \(source.rows) rows") }
+    }
+    return rows?.count ?? source.rows
 }
 
 /// Calls `body` with a pointer to `values` (nil when `values` is nil).
@@ -175,16 +181,8 @@ public struct BF16ValuedWeight: Sendable {
 
     /// `source[rows] · weightᵀ + bias` (all rows of `source` when `rows` is nil), the gather fused into the split.
     public func apply(to source: Tensor, rows: [Int]? = nil, bias: Tensor? = nil) -> Tensor {
-        precondition(source.rank == 2 && source.cols == inFeatures,
-                     "BF16ValuedWeight: input of shape \(source.shape) for a weight of \(inFeatures) inputs")
-        precondition(bias == nil || bias!.count == outFeatures,
-                     "BF16ValuedWeight: bias of \(bias!.count) entries for \(outFeatures) outputs")
-        let m = rows?.count ?? source.rows
-        if let rows {
-            for i in rows {
-                precondition(i >= 0 && i < source.rows, "BF16ValuedWeight: row \(i) out of range for \(source.rows) rows")
-            }
-        }
+        let m = checkLinearArguments("BF16ValuedWeight", source: source, rows: rows, bias: bias, inFeatures: inFeatures,
+                                     outFeatures: outFeatures)
         let (n, k) = (outFeatures, inFeatures)
         guard m > 0 else { return Tensor.zeros([0, n]) }
         var out = Tensor.build(shape: [m, n]) { dst, _ in

@@ -8,8 +8,9 @@ public enum ThinkerWeightStorage: String, Sendable, CaseIterable {
     case float32
     /// bf16 matrices stay bf16, mapped from the checkpoint without a copy (2 bytes per parameter; F32/F16 matrices
     /// are rounded to bf16). Prefill products run on AMX tiles where the CPU has them (`ck_split_gemm.h`: the same
-    /// values as Float32 BLAS on the widened weights, up to summation order, about twice as fast); elsewhere, and
-    /// for decode steps, tiles of the matrix are widened to Float32 right before the BLAS GEMM.
+    /// values as Float32 BLAS on the widened weights, up to summation order, 2-3x as fast), decode steps read the
+    /// bf16 weights directly with AVX-512 (`ck_bf16_gemv.h`); without those, tiles of the matrix are widened to
+    /// Float32 right before the BLAS GEMM.
     case bf16
     /// `bf16` when every matrix of the checkpoint is BF16 and the CPU has AMX (lossless there, and the fastest),
     /// otherwise `float32` when the Float32 weights take at most 60 % of physical memory, otherwise `bf16`.

@@ -55,6 +55,10 @@ public final class ThinkerMatrix: @unchecked Sendable {
                              owner: buffer)
     }
 
+    /// Whether the bf16 values start at an even address, as the C kernels' `uint16_t` pointers need (a
+    /// safetensors file written with an odd data offset would not; such a matrix takes the widening path).
+    private var bf16IsAligned: Bool { bf16.map { Int(bitPattern: $0) & 1 == 0 } ?? false }
+
     /// Whether the values are held as bfloat16.
     public var isBF16: Bool { bf16 != nil }
 
@@ -90,9 +94,9 @@ public final class ThinkerMatrix: @unchecked Sendable {
                 blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
                            b: w.baseAddress!, ldb: cols, beta: accumulate ? 1 : 0, c: out, ldc: ldOut)
             }
-        } else if n >= Self.splitGEMMMinRows, Self.amxProductsAvailable {
+        } else if n >= Self.splitGEMMMinRows, Self.amxProductsAvailable, bf16IsAligned {
             applySplitAMX(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
-        } else if n < Self.splitGEMMMinRows, ck_has_avx512() != 0 {
+        } else if n < Self.splitGEMMMinRows, ck_has_avx512() != 0, bf16IsAligned {
             applyBF16GEMV(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         } else {
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
@@ -124,8 +128,8 @@ public final class ThinkerMatrix: @unchecked Sendable {
 }
 
 extension ThinkerMatrix {
-    /// Rows from which a bf16 product runs on AMX tiles (`ck_amx_gemm_f32_bf16w`) instead of widening + sgemm:
-    /// prefill chunks. Decode steps (a few rows) read the weights once either way and stay on the widening path.
+    /// Rows from which a bf16 product runs on AMX tiles (`ck_amx_gemm_f32_bf16w`): prefill chunks. Fewer rows
+    /// (decode steps, memory-bound) run the AVX-512 bf16 GEMV (`ck_gemv_bf16w`).
     static let splitGEMMMinRows = 32
 
     /// Whether bf16 matrices' prefill products run on AMX tiles in this process (CPU and OS support).

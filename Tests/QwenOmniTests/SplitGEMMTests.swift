@@ -21,6 +21,51 @@ import Testing
     static func bf16Bits(_ x: Float) -> UInt16 { UInt16(x.bitPattern >> 16) }
     static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
+    /// A strided product C (+)= A · Wᵀ with bf16-valued weights stored as bits one entry past an aligned start (so
+    /// weight rows sit at 2-byte alignment only), random A, W and initial C.
+    struct Problem {
+        let (m, n, k, lda, ldw, ldc): (Int, Int, Int, Int, Int, Int)
+        let a: [Float], w: [UInt16], c0: [Float]
+
+        init(m: Int, n: Int, k: Int, lda: Int, ldw: Int, ldc: Int, seed: UInt64, scale: Float = 1) {
+            (self.m, self.n, self.k, self.lda, self.ldw, self.ldc) = (m, n, k, lda, ldw, ldc)
+            var rng = SeededGenerator(seed: seed)
+            a = (0..<m * lda).map { _ in Float(rng.nextUnit() * 2 - 1) * scale }
+            w = (0..<(1 + n * ldw)).map { _ in SplitGEMMTests.bf16Bits(Float(rng.nextUnit() * 2 - 1)) }
+            c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        }
+
+        /// Runs `product(a, w + 1, c)` on a copy of the initial C.
+        func run(_ product: (UnsafePointer<Float>, UnsafePointer<UInt16>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var c = c0
+            a.withUnsafeBufferPointer { ap in
+                w.withUnsafeBufferPointer { wp in
+                    c.withUnsafeMutableBufferPointer { product(ap.baseAddress!, wp.baseAddress! + 1, $0.baseAddress!) }
+                }
+            }
+            return c
+        }
+
+        /// The worst |c - exact| / Σ|terms| over the m x n block (Float64 sums), and whether C's row padding is
+        /// untouched.
+        func check(_ c: [Float], accumulate: Bool) -> (worst: Double, paddingIntact: Bool) {
+            var worst = 0.0, intact = true
+            for r in 0..<m {
+                for j in 0..<n {
+                    var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
+                    for i in 0..<k {
+                        let p = Double(a[r * lda + i]) * Double(SplitGEMMTests.float(w[1 + j * ldw + i]))
+                        s += p
+                        mag += abs(p)
+                    }
+                    worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
+                }
+                intact = intact && c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)]
+            }
+            return (worst, intact)
+        }
+    }
+
     @Test func splitIsExactAndKeepsSpecialValues() {
         var rng = SeededGenerator(seed: 21)
         var xs: [Float] = [0, -0, 1, -1, .pi, -Float.ulpOfOne, 0x1p-110, -0x1.fffffep-100, .greatestFiniteMagnitude,
@@ -56,39 +101,49 @@ import Testing
     @Test(.enabled(if: amx), arguments: [
         (m: 1, n: 1, k: 1), (m: 5, n: 17, k: 3), (m: 33, n: 48, k: 100), (m: 70, n: 96, k: 600),
         (m: 130, n: 40, k: 64), (m: 40, n: 1050, k: 40), (m: 32, n: 32, k: 512), (m: 257, n: 64, k: 1100),
+        // More than one 2048-column weight panel per call (as each thread gets for 7B gate/up).
+        (m: 33, n: 2100, k: 40), (m: 40, n: 4200, k: 300),
     ])
     func productsMatchFloat64(m: Int, n: Int, k: Int) {
-        var rng = SeededGenerator(seed: UInt64(m * 7919 + n * 31 + k))
-        let (lda, ldw, ldc) = (k + 3, k + 1, n + 5)  // odd ldw: weight rows at 2-byte alignment only
-        let a = (0..<m * lda).map { _ in Float(rng.nextUnit() * 2 - 1) * 3 }
-        // Weights are bf16 values (as in a bf16 checkpoint), stored as bf16 bits one entry past an aligned start.
-        var wBits = [UInt16](repeating: 0, count: 1 + n * ldw)
-        for j in 0..<n {
-            for i in 0..<k { wBits[1 + j * ldw + i] = Self.bf16Bits(Float(rng.nextUnit() * 2 - 1)) }
-        }
-        let c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        let p = Problem(m: m, n: n, k: k, lda: k + 3, ldw: k + 1, ldc: n + 5, seed: UInt64(m * 7919 + n * 31 + k),
+                        scale: 3)
         for accumulate in [false, true] {
-            var c = c0
-            let status = wBits.withUnsafeBufferPointer { w in
-                ck_amx_gemm_f32_bf16w(a, lda, m, k, w.baseAddress! + 1, ldw, n, &c, ldc, accumulate ? 1 : 0)
+            var status: Int32 = -2
+            let c = p.run { a, w, c in
+                status = ck_amx_gemm_f32_bf16w(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0)
             }
             #expect(status == 0)
-            var worst = 0.0
-            for r in 0..<m {
-                for j in 0..<n {
-                    var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
-                    for i in 0..<k {
-                        let p = Double(a[r * lda + i]) * Double(Self.float(wBits[1 + j * ldw + i]))
-                        s += p
-                        mag += abs(p)
-                    }
-                    worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
-                }
-            }
+            let (worst, intact) = p.check(c, accumulate: accumulate)
             #expect(worst <= 4e-6, "m \(m) n \(n) k \(k) accumulate \(accumulate): relative error \(worst)")
-            // Padding between rows of C is untouched.
-            for r in 0..<m { #expect(c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)]) }
+            #expect(intact)  // padding between rows of C is untouched
         }
+    }
+
+    /// The gathered form: row r of A is row rows[r] of the source (unsorted, repeated, more rows than one 64-row
+    /// block), fused into the split.
+    @Test(.enabled(if: amx)) func gatheredRowsMatchFloat64() {
+        let (m, n, k, sourceRows) = (150, 70, 100, 90)
+        let p = Problem(m: sourceRows, n: n, k: k, lda: k, ldw: k + 1, ldc: n, seed: 77)
+        var rng = SeededGenerator(seed: 78)
+        let rows = (0..<m).map { _ in Int64(rng.next() % UInt64(sourceRows)) }
+        var c = [Float](repeating: .nan, count: m * n)
+        let status = p.w.withUnsafeBufferPointer { w in
+            ck_amx_gemm_f32_bf16w_rows(p.a, k, rows, m, k, w.baseAddress! + 1, p.ldw, n, &c, n, 0)
+        }
+        #expect(status == 0)
+        var worst = 0.0
+        for (r, src) in rows.enumerated() {
+            for j in 0..<n {
+                var s = 0.0, mag = 0.0
+                for i in 0..<k {
+                    let t = Double(p.a[Int(src) * k + i]) * Double(Self.float(p.w[1 + j * p.ldw + i]))
+                    s += t
+                    mag += abs(t)
+                }
+                worst = max(worst, abs(Double(c[r * n + j]) - s) / max(mag, 1e-30))
+            }
+        }
+        #expect(worst <= 4e-6, "relative error \(worst)")
     }
 
     /// Where each output is a single product by a power of two (a scaled permutation as the weight), a Float32 GEMM
@@ -128,35 +183,17 @@ import Testing
     /// and accumulation, on the AVX-512 path and on the portable one.
     @Test(arguments: [(m: 1, n: 1, k: 1), (m: 1, n: 7, k: 33), (m: 3, n: 13, k: 100), (m: 31, n: 64, k: 3584)])
     func gemvMatchesFloat64(m: Int, n: Int, k: Int) {
-        var rng = SeededGenerator(seed: UInt64(m * 131 + n * 17 + k))
-        let (lda, ldw, ldc) = (k + 2, k + 3, n + 1)
-        let a = (0..<m * lda).map { _ in Float(rng.nextUnit() * 2 - 1) }
-        let w = (0..<(1 + n * ldw)).map { _ in Self.bf16Bits(Float(rng.nextUnit() * 2 - 1)) }
-        let c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit()) }
+        let p = Problem(m: m, n: n, k: k, lda: k + 2, ldw: k + 3, ldc: n + 1, seed: UInt64(m * 131 + n * 17 + k))
         for fast in [true, false] {
             ck_set_fast_paths_enabled(fast ? 1 : 0)
             defer { ck_set_fast_paths_enabled(1) }
             for accumulate in [false, true] {
-                var c = c0
-                w.withUnsafeBufferPointer { wp in
-                    ck_gemv_bf16w(a, lda, m, k, wp.baseAddress! + 1, ldw, n, &c, ldc, accumulate ? 1 : 0)
-                }
-                var worst = 0.0
-                for r in 0..<m {
-                    for j in 0..<n {
-                        var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
-                        for i in 0..<k {
-                            let p = Double(a[r * lda + i]) * Double(Self.float(w[1 + j * ldw + i]))
-                            s += p
-                            mag += abs(p)
-                        }
-                        worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
-                    }
-                    #expect(c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)])
-                }
+                let c = p.run { a, w, c in ck_gemv_bf16w(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
+                let (worst, intact) = p.check(c, accumulate: accumulate)
                 // Float32 accumulation (the portable loop is sequential: up to k rounding steps).
                 #expect(worst <= (fast ? 4e-6 : 1e-6 * Double(k).squareRoot() + 1e-6),
                         "m \(m) n \(n) k \(k) fast \(fast) accumulate \(accumulate): relative error \(worst)")
+                #expect(intact)
             }
         }
     }

@@ -10,9 +10,10 @@
 // this computes what a Float32 BLAS on the widened weights computes, at the AMX rate, reading the weights at 2
 // bytes each.
 //
-// Exceptions, both far outside what a decoder produces: AMX treats bf16 subnormals as zero, so parts below 2^-126
-// vanish (activations under ~2^-110 in magnitude may lose low bits; under 2^-126 they count as 0), and the AMX
-// accumulation flushes subnormal sums to zero.
+// Exceptions, all far outside what a decoder produces: AMX treats bf16 subnormals as zero, so parts below 2^-126
+// vanish (activations under ~2^-103 in magnitude may lose low bits; under 2^-126 they count as 0), and subnormal
+// products and sums are flushed to zero. The Float32 semantics of infinities and NaNs hold for the activations only:
+// an infinite WEIGHT meets the activation's zero parts (0 x inf = NaN), so it gives NaN where Float32 gives inf.
 #ifndef CK_SPLIT_GEMM_H
 #define CK_SPLIT_GEMM_H
 
@@ -28,7 +29,7 @@ extern "C" {
 /// as in a memory-mapped safetensors file), C is Float32 row-major (row stride `ldc`; only the m x n block is
 /// written). Any m, n, k. Infinities and NaNs in A propagate as in Float32 arithmetic.
 /// Single-threaded: split the n columns over threads to run in parallel. Returns 0, or -1 when the scratch
-/// buffers (about 4.4 MiB) could not be allocated, in which case C is unchanged.
+/// buffers (at most about 4.4 MiB) could not be allocated, in which case C is unchanged.
 /// AMX only: call when ck_has_amx_bf16() is 1.
 int ck_amx_gemm_f32_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
                           float *c, size_t ldc, int accumulate);
