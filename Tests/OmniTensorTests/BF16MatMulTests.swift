@@ -106,6 +106,26 @@ import Testing
         #expect(w.apply(to: source).shape == [50, 40])
     }
 
+    /// The thread grid of `ExactBF16Product.run` covers every output exactly once, keeps column runs on 32-column
+    /// boundaries, uses at most the threads given, and prefers column runs of >= 512 columns.
+    @Test func exactProductPartitionCoversEveryOutputOnce() {
+        for (m, n, t) in [(1, 1, 1), (2048, 18944, 2), (2048, 512, 2), (70, 256, 2), (2048, 3584, 16), (33, 100, 64),
+                          (300, 40_000, 32), (16, 40, 3)] {
+            let g = ExactBF16Product.partition(m: m, n: n, threads: t)
+            #expect(g.count >= 1 && g.count <= t, "\(m)x\(n) on \(t): \(g.count) blocks")
+            var seen = [Int](repeating: 0, count: m * n)
+            for b in 0..<g.count {
+                let (i0, i1, j0, j1) = g.block(b)
+                #expect(j0 % 32 == 0 || j0 == n)
+                if j1 > j0 && g.columnRuns > 1 { #expect(j1 - j0 >= 512 || j1 == n) }
+                for i in i0..<max(i0, i1) { for j in j0..<max(j0, j1) { seen[i * n + j] += 1 } }
+            }
+            #expect(seen.allSatisfy { $0 == 1 }, "\(m)x\(n) on \(t) threads")
+        }
+        #expect(ExactBF16Product.partition(m: 2048, n: 18944, threads: 2).columnRuns == 2)
+        #expect(ExactBF16Product.partition(m: 2048, n: 512, threads: 2).rowBlocks == 2)
+    }
+
     @Test func emptyInputGivesAnEmptyResult() {
         let w = BF16Weight(Self.random([8, 16], seed: 1))
         #expect(w.apply(to: Self.random([4, 16], seed: 2), rows: []).shape == [0, 8])
