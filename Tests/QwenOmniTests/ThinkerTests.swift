@@ -64,8 +64,10 @@ import Testing
         #expect(p.positions.t != p.positions.h)
     }
 
-    @Test func compressedSequenceLogitsMatchTransformers() throws {
-        let model = try Self.loadModel()
+    /// Both storages: float32 (BLAS) and bf16 (AMX split products for the prefill where the CPU has AMX).
+    @Test(arguments: [ThinkerWeightStorage.float32, .bf16])
+    func compressedSequenceLogitsMatchTransformers(storage: ThinkerWeightStorage) throws {
+        let model = try Self.loadModel(storage)
         let p = try Self.prefill("compressed_prefill.safetensors")
         let expected = try Self.file("expected.safetensors")
         var state = model.makeState(ropeDelta: p.ropeDelta)
@@ -94,9 +96,10 @@ import Testing
         #expect(Self.relativeError(logits, try expected.floatTensor("text_logits")) <= 1e-4)
     }
 
-    @Test(arguments: ["full", "compressed"])
-    func greedyContinuationMatchesTransformers(which: String) throws {
-        let model = try Self.loadModel()
+    /// Both storages: bf16 decode steps read the weights with the AVX-512 GEMV where present.
+    @Test(arguments: ["full", "compressed"], [ThinkerWeightStorage.float32, .bf16])
+    func greedyContinuationMatchesTransformers(which: String, storage: ThinkerWeightStorage) throws {
+        let model = try Self.loadModel(storage)
         let p = try Self.prefill("\(which)_prefill.safetensors")
         let expected = try Self.file("expected.safetensors")
         let uncompressed = Int(expected.metadata["tokens"]!)!
