@@ -10,9 +10,10 @@ import Foundation
 /// | 3B | 3,397,103,616 | 13.6 GB: fits | 6.8 GB | 1.23 GB / 0.31 GB |
 ///
 /// Prefill activations add about 0.9 GB (7B, 60 s clip: hidden states 2 x 239 MB + a 2048-row chunk workspace of
-/// ~400 MB). `ThinkerWeightStorage.auto` picks f32 when the f32 weights take at most 60 % of physical memory
-/// (3B on 24 GB), else bf16: the bf16 tensors stay in the memory-mapped checkpoint (clean, file-backed pages)
-/// and are widened per 4 MB tile right before each GEMM.
+/// ~400 MB). `ThinkerWeightStorage.auto` keeps an all-BF16 checkpoint as bf16 on CPUs with AMX (both models; the
+/// products run on AMX or read the bf16 weights directly), otherwise picks f32 when the f32 weights take at most
+/// 60 % of physical memory (3B on 24 GB), else bf16. The bf16 tensors stay in the memory-mapped checkpoint (clean,
+/// file-backed pages).
 public enum ThinkerMemory {
     /// Peak resident set size of this process in bytes (`VmHWM` of `/proc/self/status` on Linux; the
     /// `ru_maxrss` of `getrusage` elsewhere), or nil when unavailable.
