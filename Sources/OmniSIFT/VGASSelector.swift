@@ -260,11 +260,19 @@ public struct VGASSelector: Sendable {
                          bf16 packed: BF16Weight, bias: Tensor, precision: Precision) -> Tensor {
         switch precision {
         case .float32:
-            if let exact, BF16Weight.amxAvailable { return exact.apply(to: source, rows: rows, bias: bias) }
-            return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
+            return float32Linear(source, rows: rows, weight: weight, exact: exact, bias: bias)
         case .bfloat16:
             return packed.apply(to: source, rows: rows, bias: bias)
         }
+    }
+
+    /// `rows` of `source` (all when nil) through a Float32 Linear layer: on AMX with the inputs split exactly when
+    /// the weight is bf16-valued (`exact`) and AMX is usable on this thread (the fast-path switch is per thread),
+    /// else on Float32 BLAS. Same values up to summation order.
+    private func float32Linear(_ source: Tensor, rows: [Int]? = nil, weight: Tensor, exact: BF16ValuedWeight?,
+                               bias: Tensor) -> Tensor {
+        if let exact, BF16Weight.amxAvailable { return exact.apply(to: source, rows: rows, bias: bias) }
+        return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
     }
 
     private func scores(video: (source: Tensor, rows: [Int]?), videoCounts: [Int],
@@ -286,10 +294,8 @@ public struct VGASSelector: Sendable {
         // The attention's own projections stay Float32 in both precisions: their inputs are LayerNorm outputs, not
         // bf16 values, so rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs. With
         // bf16-valued weights they run on AMX with the inputs split exactly (still Float32 results).
-        // (AMX is checked again here: the fast-path switch is per thread and may be off on this one.)
-        let amx = BF16Weight.amxAvailable
-        let q = exact.q.flatMap { amx ? $0.apply(to: a, bias: bq) : nil } ?? a.linear(weight: wq, bias: bq)  // [Na, H]
-        let kv = exact.kv.flatMap { amx ? $0.apply(to: v, bias: bkv) : nil } ?? v.linear(weight: wkv, bias: bkv)  // [Nv, 2H]
+        let q = float32Linear(a, weight: wq, exact: exact.q, bias: bq)     // [Na, H]
+        let kv = float32Linear(v, weight: wkv, exact: exact.kv, bias: bkv)  // [Nv, 2H]: keys, then values
         let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
         let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)
