@@ -89,16 +89,17 @@ public final class ThinkerMatrix: @unchecked Sendable {
                       bias: [Float]? = nil, accumulate: Bool = false) {
         if n == 0 { return }
         let blas = BLASBackend.shared
-        if let f32 {
-            f32.withUnsafeBufferPointer { w in
+        switch productPath(rows: n) {
+        case .float32BLAS:
+            f32!.withUnsafeBufferPointer { w in
                 blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
                            b: w.baseAddress!, ldb: cols, beta: accumulate ? 1 : 0, c: out, ldc: ldOut)
             }
-        } else if n >= Self.splitGEMMMinRows, Self.amxProductsAvailable, bf16IsAligned {
+        case .amxSplit:
             applySplitAMX(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
-        } else if n < Self.splitGEMMMinRows, ck_has_avx512() != 0, bf16IsAligned {
+        case .bf16GEMV:
             applyBF16GEMV(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
-        } else {
+        case .widenedBLAS:
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
             // Large n (prefill chunks): up to 64 MB tiles, since every tile's GEMM re-packs all of x (measured: 4 MB
             // tiles made a 7B-shaped layer 1.6x slower than f32 at 1415 rows).
@@ -135,9 +136,31 @@ extension ThinkerMatrix {
     /// Whether bf16 matrices' prefill products run on AMX tiles in this process (CPU and OS support).
     public static var amxProductsAvailable: Bool { ck_has_amx_bf16() != 0 }
 
+    /// How `apply` computes a product; the raw value names it in reports.
+    public enum ProductPath: String, Sendable {
+        case float32BLAS = "Float32 BLAS"
+        case amxSplit = "AMX, exact 3-way bf16 split"
+        case bf16GEMV = "AVX-512 bf16 GEMV"
+        case widenedBLAS = "bf16 widened per tile + BLAS"
+    }
+
+    /// The path of a product over `n` rows for a matrix held as bf16 or not, at an even address or not, on this
+    /// CPU (AMX / AVX-512 as the calling thread sees them). `apply` follows it.
+    public static func productPath(bf16: Bool, aligned: Bool = true, rows n: Int) -> ProductPath {
+        guard bf16 else { return .float32BLAS }
+        if aligned && n >= splitGEMMMinRows && amxProductsAvailable { return .amxSplit }
+        if aligned && n < splitGEMMMinRows && ck_has_avx512() != 0 { return .bf16GEMV }
+        return .widenedBLAS
+    }
+
+    /// The path `apply` takes for `n` rows of this matrix.
+    public func productPath(rows n: Int) -> ProductPath {
+        Self.productPath(bf16: isBF16, aligned: bf16IsAligned, rows: n)
+    }
+
     /// `out (+)= x · selfᵀ` on AMX with the activations split exactly into three bf16 parts (see ck_split_gemm.h):
-    /// the same values as the widening path's Float32 GEMM, up to summation order. The output columns (weight rows)
-    /// are divided over the BLAS threads in runs of 32; each packs its own weight panels.
+    /// the same values as the widening path's Float32 GEMM, up to summation order. `ExactBF16Product` divides the
+    /// work over the BLAS threads.
     private func applySplitAMX(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
                                accumulate: Bool) {
         ExactBF16Product.run(a: x, lda: cols, rows: nil, m: n, k: cols, w: bf16!.assumingMemoryBound(to: UInt16.self),

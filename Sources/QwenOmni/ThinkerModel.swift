@@ -166,10 +166,8 @@ public final class ThinkerModel: @unchecked Sendable {
     /// How the layers' matrix products run with these weights on this CPU, for reports: prefill chunks, then
     /// decode steps.
     public var productPaths: (prefill: String, decode: String) {
-        guard layers.first?.qProj.isBF16 ?? embedTokens.isBF16 else { return ("Float32 BLAS", "Float32 BLAS") }
-        let prefill = ThinkerMatrix.amxProductsAvailable ? "AMX, exact 3-way bf16 split" : "bf16 widened per tile + BLAS"
-        let decode = ck_has_avx512() != 0 ? "AVX-512 bf16 GEMV" : "bf16 widened per tile + BLAS"
-        return (prefill, decode)
+        let m = layers.first?.qProj ?? embedTokens
+        return (m.productPath(rows: ThinkerMatrix.splitGEMMMinRows).rawValue, m.productPath(rows: 1).rawValue)
     }
 
     /// Bytes held by all weights.

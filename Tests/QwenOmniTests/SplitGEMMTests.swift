@@ -221,6 +221,9 @@ import Testing
                     }
                 }
                 let widening = n < ThinkerMatrix.splitGEMMMinRows ? ck_has_avx512() == 0 : !Self.amx
+                let expected: ThinkerMatrix.ProductPath = widening ? .widenedBLAS
+                    : n < ThinkerMatrix.splitGEMMMinRows ? .bf16GEMV : .amxSplit
+                #expect(bf.productPath(rows: n) == expected && f32.productPath(rows: n) == .float32BLAS)
                 if widening {
                     #expect(a == b, "n \(n): widening path differs from Float32")
                 } else {

@@ -123,10 +123,7 @@ struct BenchPrefillCommand: ParsableCommand {
 
     /// How the projections are computed with the resolved storage.
     var productsDescription: String {
-        if resolvedStorage == "float32" { return "Float32 BLAS sgemm" }
-        return ThinkerMatrix.amxProductsAvailable
-            ? "AMX, activations split exactly into 3 bf16 parts (Float32-equivalent)"
-            : "bf16 widened per tile + Float32 BLAS sgemm"
+        ThinkerMatrix.productPath(bf16: resolvedStorage == "bf16", rows: ThinkerModel.defaultChunkRows).rawValue
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
