@@ -260,14 +260,8 @@ struct BenchCompressCommand: ParsableCommand {
         let gflops = gemm.rate(work: 2 * Double(m * k * nn)).mean / 1e9
         var rate = gflops, ratePath = "sgemm"
         if ThinkerMatrix.amxProductsAvailable {
-            let w = ThinkerMatrix.bf16(rounding: b)
-            var c = [Float](repeating: 0, count: m * nn)
-            let amx = a.withUnsafeBufferPointer { pa in
-                c.withUnsafeMutableBufferPointer { pc in
-                    measure(repetitions: 3, warmup: 1) { w.apply(pa.baseAddress!, n: m, into: pc.baseAddress!, ldOut: nn) }
-                }
-            }
-            let amxRate = amx.rate(work: 2 * Double(m * k * nn)).mean / 1e9
+            let shape = BenchGemmCommand.Shape(label: "estimate", m: m, n: nn, k: k, transposeB: true)
+            let amxRate = BenchGemmCommand.measureBF16Weights(shape, repetitions: 3, warmup: 1).gflopsMean
             if amxRate > rate { (rate, ratePath) = (amxRate, "AMX split on bf16 weights") }
         }
         let prefillFlops = Self.prefillFlops7B(tokens: n)

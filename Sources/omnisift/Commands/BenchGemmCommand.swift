@@ -119,6 +119,13 @@ struct BenchGemmCommand: ParsableCommand {
         /// GFLOP/s of the fastest run (least disturbed by other load on the machine).
         var gflopsBest: Double
         var ms: BenchStats
+
+        /// The rates of shape `s` from its timings.
+        init(_ s: Shape, _ stats: BenchStats) {
+            let rate = stats.rate(work: s.flops)
+            (shape, gflopsMean, gflopsStd, ms) = (s, rate.mean / 1e9, rate.std / 1e9, stats)
+            gflopsBest = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
+        }
     }
 
     struct Comparison: Codable {
@@ -274,9 +281,7 @@ struct BenchGemmCommand: ParsableCommand {
                 }
             }
         }
-        let rate = stats.rate(work: s.flops)
-        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
-        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
+        return ShapeResult(s, stats)
     }
 
     /// Times `BF16Weight.apply` on one shape (x [m, k] Float32 · W [n, k]ᵀ), the bf16 conversion of x included.
@@ -285,9 +290,7 @@ struct BenchGemmCommand: ParsableCommand {
         let x = Tensor(shape: [s.m, s.k], scalars: (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) })
         let w = BF16Weight(Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
         let stats = measure(repetitions: repetitions, warmup: warmup) { _ = w.apply(to: x) }
-        let rate = stats.rate(work: s.flops)
-        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
-        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
+        return ShapeResult(s, stats)
     }
 
     /// Times a bf16 `ThinkerMatrix` product on one x·Wᵀ shape (x [m, k] Float32, W [n, k] bf16), as the decoder runs
@@ -304,9 +307,7 @@ struct BenchGemmCommand: ParsableCommand {
                 }
             }
         }
-        let rate = stats.rate(work: s.flops)
-        let best = stats.min > 0 ? s.flops / (stats.min / 1000) / 1e9 : 0
-        return ShapeResult(shape: s, gflopsMean: rate.mean / 1e9, gflopsStd: rate.std / 1e9, gflopsBest: best, ms: stats)
+        return ShapeResult(s, stats)
     }
 
     /// Runs this same benchmark (same shapes, repetitions, warm-up) in a child `omnisift` whose environment
