@@ -10,7 +10,6 @@
 float ck_exp(float x) { return exp_portable(x); }
 
 #if CK_X86
-static inline __mmask16 lanes_mask(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
 // x[i] = exp(x[i] - shift) for i < n, returning the sum; two independent chains per step for the FMA latency.
 CK_AVX512 static float exp_shift_sum_avx512(float *x, size_t n, float shift) {
@@ -26,7 +25,7 @@ CK_AVX512 static float exp_shift_sum_avx512(float *x, size_t n, float shift) {
         sum1 = _mm512_add_ps(sum1, e1);
     }
     for (; c < n; c += 16) {
-        const __mmask16 m = lanes_mask(n - c);
+        const __mmask16 m = ck_lanes_mask16(n - c);
         const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + c), s)));
         _mm512_mask_storeu_ps(x + c, m, e);
         sum0 = _mm512_add_ps(sum0, e);
@@ -42,7 +41,7 @@ CK_AVX512 static float max_avx512(const float *x, size_t n) {
         m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + c + 16));
     }
     for (; c < n; c += 16) {
-        const __mmask16 m = lanes_mask(n - c);
+        const __mmask16 m = ck_lanes_mask16(n - c);
         m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, x + c));
     }
     return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
@@ -51,7 +50,7 @@ CK_AVX512 static float max_avx512(const float *x, size_t n) {
 CK_AVX512 static void fill_zero_avx512(float *x, size_t n) {
     size_t c = 0;
     for (; c + 16 <= n; c += 16) _mm512_storeu_ps(x + c, _mm512_setzero_ps());
-    if (c < n) _mm512_mask_storeu_ps(x + c, lanes_mask(n - c), _mm512_setzero_ps());
+    if (c < n) _mm512_mask_storeu_ps(x + c, ck_lanes_mask16(n - c), _mm512_setzero_ps());
 }
 
 CK_AVX512 static void scale_avx512(float *x, size_t n, float a) {
@@ -59,7 +58,7 @@ CK_AVX512 static void scale_avx512(float *x, size_t n, float a) {
     size_t c = 0;
     for (; c + 16 <= n; c += 16) _mm512_storeu_ps(x + c, _mm512_mul_ps(_mm512_loadu_ps(x + c), va));
     if (c < n) {
-        const __mmask16 m = lanes_mask(n - c);
+        const __mmask16 m = ck_lanes_mask16(n - c);
         _mm512_mask_storeu_ps(x + c, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c), va));
     }
 }
@@ -90,13 +89,13 @@ CK_AVX512 static void rms_norm_avx512(const float *x, size_t rows, size_t dim, c
             s1 = _mm512_fmadd_ps(b, b, s1);
         }
         for (; c < dim; c += 16) {
-            const __m512 a = _mm512_maskz_loadu_ps(lanes_mask(dim - c), xr + c);
+            const __m512 a = _mm512_maskz_loadu_ps(ck_lanes_mask16(dim - c), xr + c);
             s0 = _mm512_fmadd_ps(a, a, s0);
         }
         const float ss = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
         const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(ss / (float)dim + eps));
         for (c = 0; c < dim; c += 16) {
-            const __mmask16 m = lanes_mask(dim - c);
+            const __mmask16 m = ck_lanes_mask16(dim - c);
             const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + c), inv);
             _mm512_mask_storeu_ps(o + c, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + c), v));
         }
@@ -116,7 +115,7 @@ CK_AVX512 static void silu_mul_avx512(float *gate, const float *up, size_t n) {
         _mm512_storeu_ps(gate + c + 16, _mm512_mul_ps(y1, _mm512_loadu_ps(up + c + 16)));
     }
     for (; c < n; c += 16) {
-        const __mmask16 m = lanes_mask(n - c);
+        const __mmask16 m = ck_lanes_mask16(n - c);
         const __m512 x = _mm512_maskz_loadu_ps(m, gate + c);
         const __m512 y = _mm512_div_ps(x, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
         _mm512_mask_storeu_ps(gate + c, m, _mm512_mul_ps(y, _mm512_maskz_loadu_ps(m, up + c)));
@@ -133,7 +132,7 @@ CK_AVX512 static void bias_rope_avx512(float *x, size_t rows, size_t heads, size
             float *p = x + r * ld + h * hd;
             const float *bh = bias ? bias + h * hd : NULL;
             for (size_t j = 0; j < half; j += 16) {
-                const __mmask16 m = lanes_mask(half - j);
+                const __mmask16 m = ck_lanes_mask16(half - j);
                 __m512 a = _mm512_maskz_loadu_ps(m, p + j), b = _mm512_maskz_loadu_ps(m, p + half + j);
                 if (bh) {
                     a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, bh + j));

@@ -37,7 +37,7 @@ CK_AVX512 static void rows_to_bf16_avx512(const float *src, size_t lds, const in
         size_t c = 0;
         for (; c + 16 <= k; c += 16) _mm256_storeu_si256((__m256i *)(d + c), bf16x16(_mm512_loadu_ps(s + c)));
         if (c < k) {
-            __mmask16 m = (__mmask16)((1u << (k - c)) - 1);
+            __mmask16 m = ck_lanes_mask16(k - c);
             _mm256_mask_storeu_epi16(d + c, m, bf16x16(_mm512_maskz_loadu_ps(m, s + c)));
         }
         for (c = k; c < ldd; c++) d[c] = 0;

@@ -40,7 +40,7 @@ CK_AVX512 static void gemv_avx512(const float *a, size_t lda, size_t m, size_t k
             const float *x = a + i * lda;
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             for (size_t t = 0; t < k; t += 16) {
-                const __mmask16 msk = k - t >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - t)) - 1);
+                const __mmask16 msk = ck_lanes_mask16(k - t);
                 const __m512 xv = _mm512_maskz_loadu_ps(msk, x + t);
                 s0 = _mm512_fmadd_ps(xv, widen16(msk, w0 + t), s0);
                 s1 = _mm512_fmadd_ps(xv, widen16(msk, w1 + t), s1);
@@ -59,7 +59,7 @@ CK_AVX512 static void gemv_avx512(const float *a, size_t lda, size_t m, size_t k
             const float *x = a + i * lda;
             __m512 s = _mm512_setzero_ps();
             for (size_t t = 0; t < k; t += 16) {
-                const __mmask16 msk = k - t >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - t)) - 1);
+                const __mmask16 msk = ck_lanes_mask16(k - t);
                 s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(msk, x + t), widen16(msk, wj + t), s);
             }
             const float r = _mm512_reduce_add_ps(s);

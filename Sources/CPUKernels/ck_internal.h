@@ -10,7 +10,11 @@
 // The same plus AVX512-BF16 conversions and AMX tiles; call only after ck_has_amx_bf16().
 #define CK_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
+#include <stddef.h>
 #include <stdint.h>
+// The mask of the first min(n, 16) lanes (a row's tail step).
+static inline __mmask16 ck_lanes_mask16(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+
 // The 64-byte operand of LDTILECFG (palette 1): bytes per row and rows of each of the eight tiles.
 typedef struct {
     uint8_t palette;

@@ -22,7 +22,7 @@ CK_AVX512 static float dot_avx512(const float *a, const float *b, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
     if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = ck_lanes_mask16(n - i);
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc);
     }
     float lanes[16];
@@ -112,7 +112,7 @@ CK_AVX512 static void stvp_row_avx512(const float *a, const float *b, const floa
         }
     }
     if (j < d) {
-        __mmask16 k = (__mmask16)((1u << (d - j)) - 1);
+        __mmask16 k = ck_lanes_mask16(d - j);
         __m512 x = _mm512_maskz_loadu_ps(k, a + j), mv = _mm512_maskz_loadu_ps(k, m + j);
         s_am = _mm512_fmadd_ps(x, mv, s_am);
         s_aa = _mm512_fmadd_ps(x, x, s_aa);

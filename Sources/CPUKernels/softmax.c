@@ -36,7 +36,7 @@ CK_AVX512 static inline __m512 softmax_exp16(__m512 x) {
 
 CK_AVX512 static void softmax_avx512(float *x, size_t rows, size_t cols, size_t ld) {
     const size_t full = cols / 16 * 16;
-    const __mmask16 tail = (__mmask16)((1u << (cols - full)) - 1);
+    const __mmask16 tail = ck_lanes_mask16(cols - full);
     for (size_t i = 0; i < rows; i++) {
         float *row = x + i * ld;
         __m512 vmax = _mm512_set1_ps(-INFINITY);

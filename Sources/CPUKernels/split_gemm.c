@@ -122,7 +122,7 @@ CK_AVX512 static void split_activations(const float *a, size_t lda, const int64_
             for (int half = 0; half < 2; half++) {
                 const size_t c = kb * 32 + (size_t)half * 16;
                 const size_t left = r < rows && c < kc ? kc - c : 0;
-                const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                const __mmask16 m = ck_lanes_mask16(left);
                 __m512 x = _mm512_maskz_loadu_ps(m, src + c), r1, r2, r3;
                 _mm256_store_si256((__m256i *)(d + half * 16), split16(x, &r1));
                 _mm256_store_si256((__m256i *)(d + part_stride + half * 16), split16(r1, &r2));
