@@ -51,6 +51,13 @@ struct BadInputCLITests {
         (out.status == 1 || out.status == 64) && !out.stderr.contains("Fatal error") && !out.stderr.contains("crashed")
     }
 
+    /// `out` failed the way bad input should (`failedCleanly`) and its error message mentions `needle`.
+    static func expectCleanFailure(_ out: CLI.Output, mentioning needle: String, _ context: String = "",
+                                   sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(failedCleanly(out), "\(context) status \(out.status): \(out.stderr.prefix(300))", sourceLocation: sourceLocation)
+        #expect(out.stderr.contains(needle), "\(context) stderr: \(out.stderr)", sourceLocation: sourceLocation)
+    }
+
     @Test("compress -o IN (also through ./ and a symbolic link) and -o SELECTOR are refused; the files are unchanged")
     func compressNeverOverwritesItsInputs() throws {
         let dir = try CLI.temporaryDirectory()
@@ -62,8 +69,7 @@ struct BadInputCLITests {
         let dotted = dir.appendingPathComponent(".").appendingPathComponent("scene.safetensors").path
         for target in [input, link, dotted] {
             let out = try CLI.run(["compress", input, "-o", target, "--method", "random", "--keep", "0.5"])
-            #expect(Self.failedCleanly(out), "\(target): \(out.status) \(out.stderr)")
-            #expect(out.stderr.contains("would replace it"), "\(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: "would replace it", "\(target)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
 
@@ -71,8 +77,7 @@ struct BadInputCLITests {
         try VGASSelector.randomlyInitialized(inputSize: 32, hiddenSize: 8, numHeads: 2, seed: 1).save(to: selector)
         let selectorBytes = try Data(contentsOf: URL(fileURLWithPath: selector))
         let out = try CLI.run(["compress", input, "--selector", selector, "-o", selector])
-        #expect(Self.failedCleanly(out))
-        #expect(out.stderr.contains("--selector"))
+        Self.expectCleanFailure(out, mentioning: "--selector")
         #expect(try Data(contentsOf: URL(fileURLWithPath: selector)) == selectorBytes)
     }
 
@@ -83,8 +88,7 @@ struct BadInputCLITests {
         let input = try Self.writeText(in: dir, name: "text.safetensors") { _ in }
         let before = try Data(contentsOf: URL(fileURLWithPath: input))
         let out = try CLI.run(["forward", "--model", Self.tinyModel, input, "-o", input, "--quiet"])
-        #expect(Self.failedCleanly(out), "\(out.status) \(out.stderr)")
-        #expect(out.stderr.contains("would replace it"))
+        Self.expectCleanFailure(out, mentioning: "would replace it")
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
     }
 
@@ -97,8 +101,7 @@ struct BadInputCLITests {
         for args in [["--keep", "0"], ["--keep", "1.5"], ["--keep", "nan"], ["--keep", "inf"], ["--rho-video", "nan"],
                      ["--rho-audio", "1"]] {
             let out = try CLI.run(["compress", input, "-o", output, "--method", "none"] + args)
-            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
-            #expect(out.stderr.contains("out of range"), "\(args): \(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: "out of range", "\(args)")
             #expect(!FileManager.default.fileExists(atPath: output), "\(args)")
         }
         let ok = try CLI.run(["compress", input, "-o", output, "--method", "none", "--keep", "1", "--json"])
@@ -118,8 +121,7 @@ struct BadInputCLITests {
         let output = dir.appendingPathComponent("out.safetensors").path
         for method in ["omnisift", "random", "none"] {
             let out = try CLI.run(["compress", input, "-o", output, "--method", method, "--audio-fallback", "uniform"])
-            #expect(Self.failedCleanly(out), "\(method): \(out.status) \(out.stderr.prefix(300))")
-            #expect(out.stderr.contains("9223372036854775807"), "\(method)")
+            Self.expectCleanFailure(out, mentioning: "9223372036854775807", "\(method)")
         }
         #expect(!FileManager.default.fileExists(atPath: output))
         let cmp = try CLI.run(["compare", input, "--keep", "0.35"])
@@ -144,8 +146,7 @@ struct BadInputCLITests {
         }
         let png = dir.appendingPathComponent("mask.png").path
         let out = try CLI.run(["render", broken, "--mask", compressed, "-o", png, "--quiet"])
-        #expect(Self.failedCleanly(out), "\(out.status) \(out.stderr.prefix(300))")
-        #expect(out.stderr.contains("4096"))
+        Self.expectCleanFailure(out, mentioning: "4096")
         #expect(!FileManager.default.fileExists(atPath: png))
         // The same mask on the intact file renders.
         let ok = try CLI.run(["render", input, "--mask", compressed, "-o", png, "--quiet"])
@@ -164,8 +165,7 @@ struct BadInputCLITests {
         try Self.writeRaw(file, to: input)
         let output = dir.appendingPathComponent("out.safetensors").path
         let out = try CLI.run(["compress", input, "-o", output, "--method", "dycoke", "--keep", "0.4"])
-        #expect(Self.failedCleanly(out), "\(out.status)")
-        #expect(out.stderr.contains("row 7"), "\(out.stderr)")
+        Self.expectCleanFailure(out, mentioning: "row 7")
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
@@ -173,8 +173,7 @@ struct BadInputCLITests {
     func layoutHugeAudio() throws {
         for args in [["--audio-seconds", "1e300"], ["--video-grid", "2,4,4", "--audio-seconds", "1e15"]] {
             let out = try CLI.run(["layout"] + args)
-            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
-            #expect(out.stderr.contains("absurdly large"), "\(args): \(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: "absurdly large", "\(args)")
         }
     }
 
@@ -206,8 +205,7 @@ struct BadInputCLITests {
         ]
         for (args, needle) in cases {
             let out = try CLI.run(args + ["--quiet"])
-            #expect(Self.failedCleanly(out), "\(args): \(out.status) \(out.stderr.prefix(300))")
-            #expect(out.stderr.contains(needle), "\(args): \(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: needle, "\(args)")
         }
         #expect(!FileManager.default.fileExists(atPath: output))
         // The intact text prompt runs: the checks do not reject good files.
@@ -225,8 +223,7 @@ struct BadInputCLITests {
         for args in [["--hidden-size", "100000000"], ["--chunks", "1000000000"],
                      ["--frame-tokens", "4611686018427387904", "--chunks", "4"]] {
             let out = try CLI.run(["bench", "compress", "--no-torch", "--quiet", "--repetitions", "1", "--warmup", "0"] + args)
-            #expect(Self.failedCleanly(out), "\(args): \(out.status)")
-            #expect(out.stderr.contains("too large"), "\(args): \(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: "too large", "\(args)")
         }
     }
 
@@ -238,8 +235,7 @@ struct BadInputCLITests {
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: path))
         let out = try CLI.run(["demo", "--seconds", "1", "--dim", "64", "--layers", "1", "--repetitions", "1", "--quiet",
                                "--out", path])
-        #expect(Self.failedCleanly(out), "\(out.status)")
-        #expect(out.stderr.contains("is a file"))
+        Self.expectCleanFailure(out, mentioning: "is a file")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("keep me".utf8))
     }
 
@@ -247,8 +243,7 @@ struct BadInputCLITests {
     func layoutMediaTextId() throws {
         for id in [QwenOmniTokens.video, QwenOmniTokens.visionBOS, QwenOmniTokens.audioEOS] {
             let out = try CLI.run(["layout", "--video-grid", "2,4,4", "--text-before", "3", "--text-id", "\(id)"])
-            #expect(Self.failedCleanly(out), "\(id): \(out.status)")
-            #expect(out.stderr.contains("multimodal token"), "\(id): \(out.stderr)")
+            Self.expectCleanFailure(out, mentioning: "multimodal token", "\(id)")
         }
         let ok = try CLI.run(["layout", "--video-grid", "2,4,4", "--text-before", "3", "--text-id", "220", "--json"])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -264,8 +259,7 @@ struct BadInputCLITests {
         }
         let output = dir.appendingPathComponent("out.safetensors").path
         let out = try CLI.run(["compress", input, "-o", output, "--method", "none", "--embeddings-dtype", "f16"])
-        #expect(Self.failedCleanly(out), "\(out.status)")
-        #expect(out.stderr.contains("F16"), "\(out.stderr)")
+        Self.expectCleanFailure(out, mentioning: "F16")
         #expect(!FileManager.default.fileExists(atPath: output))
         let bf16 = try CLI.run(["compress", input, "-o", output, "--method", "none", "--embeddings-dtype", "bf16"])
         #expect(bf16.status == 0, "\(bf16.stderr)")
