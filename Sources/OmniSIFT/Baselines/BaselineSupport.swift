@@ -193,6 +193,38 @@ public enum BaselinePlanner {
         func rho(_ n: Int, _ c: Int) -> Double { c >= n ? 0 : (Double(n - c) + 0.5) / Double(n) }
         return try CompressionBudget(rhoVideo: rho(nv, tv), rhoAudio: rho(na, ta))
     }
+
+    /// `plan` with what it reaches, for the whole-modality baselines (`method` names them in errors and notes).
+    /// The audio count leaves the reference balance (or the user's `--rho-audio`) only when video alone cannot
+    /// absorb the difference (the clamp above); the plan then says so. A target more than one percentage point
+    /// from every reachable count is an error naming the range.
+    public static func retainedPlan(groups: TokenGroups, keep: Double, rhoAudio: Double? = nil,
+                                    method: String) throws -> RatioPlanner.Plan {
+        let budget = try plan(groups: groups, keep: keep, rhoAudio: rhoAudio)
+        let nv = groups.counts.video, na = groups.counts.audio
+        let kept = BaselineRules.keptCounts(groups: groups, budget: budget)
+        let reached = Double(kept.video + kept.audio) / Double(nv + na)
+        let reference = RatioPlanner.referenceAudioRatio(forRetained: keep)
+        let requested = rhoAudio ?? reference
+        if abs(reached - keep) > RatioPlanner.reachTolerance {
+            let lo = Double(min(1, nv) + min(1, na)) / Double(nv + na)
+            throw OmniSIFTError("\(method): --keep \(keep) cannot be reached on this layout: it keeps at least one token of "
+                + "each modality present, so the retained ratio ranges from \(RatioPlanner.fmt(lo)) to 1.0")
+        }
+        let balancedAudio = na - CompressionBudget.dropCount(na, requested)
+        let choice: RatioPlanner.AudioChoice = kept.audio != balancedAudio ? .leftReference : (rhoAudio == nil ? .reference : .user)
+        var note: String?
+        if choice == .leftReference {
+            let what = rhoAudio == nil ? "the reference balance rho_audio = \(RatioPlanner.fmt(requested))" : "--rho-audio \(RatioPlanner.fmt(requested))"
+            let why = kept.audio < balancedAudio ? "more than --keep \(keep) allows beside \(nv) video tokens"
+                                                 : "too few for --keep \(keep) even with all \(nv) video tokens"
+            note = "\(method): \(what) keeps \(balancedAudio) of \(na) audio tokens, \(why); left the balance: audio keeps "
+                + "\(kept.audio) (rho_audio = \(RatioPlanner.fmt(budget.rhoAudio))), video \(kept.video)"
+        }
+        return RatioPlanner.Plan(
+            budget: budget, targetRetained: keep, reachedRetained: reached, keptVideo: kept.video, keptAudio: kept.audio,
+            totalVideo: nv, totalAudio: na, referenceRhoAudio: reference, audioChoice: choice, note: note)
+    }
 }
 
 extension CompressionResult {

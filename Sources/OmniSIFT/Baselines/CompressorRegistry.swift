@@ -70,21 +70,38 @@ public enum CompressorRegistry {
         return out
     }
 
-    /// The budget for a retained ratio `keep` for method `name`: OmniSIFT plans with its own per-group rules
-    /// (`RatioPlanner`), every baseline with `BaselinePlanner` (whole-modality counts); both use the same
-    /// reference audio balance unless `rhoAudio` is given. `none` ignores the budget. `options` tells whether
-    /// OmniSIFT runs without audio pruning (the keep-all fallback), which its planner must know.
-    public static func budget(for name: String, input: CompressionInput, keep: Double, rhoAudio: Double? = nil,
-                              options: CompressorOptions = CompressorOptions()) throws -> CompressionBudget {
+    /// The plan for a retained ratio `keep` for method `name` (`RatioPlanner`): OmniSIFT with its per-group
+    /// rules, OmniZip with its anchors on top of the dominant audio, every other baseline with `BaselinePlanner`
+    /// (whole-modality counts); all start from the same reference audio balance (or `rhoAudio`) and leave it only
+    /// when the target cannot be reached otherwise (the plan says so). `none` keeps everything. `options` tells
+    /// whether OmniSIFT runs without audio pruning (the keep-all fallback) and OmniZip's anchor share.
+    public static func plan(for name: String, input: CompressionInput, keep: Double, rhoAudio: Double? = nil,
+                            options: CompressorOptions = CompressorOptions()) throws -> RatioPlanner.Plan {
+        let groups = input.groups
         switch name.lowercased() {
         case "omnisift":
             let dropsAudio = options.selectorPath != nil || options.audioFallback != .keepAll
-            return try RatioPlanner.plan(groups: input.groups, targetRetained: keep, rhoAudio: rhoAudio,
-                                         audioDropped: dropsAudio).budget
+            return try RatioPlanner.plan(groups: groups, targetRetained: keep, rhoAudio: rhoAudio, audioDropped: dropsAudio)
+        case "omnizip":
+            return try OmniZipCompressor(g: options.omnizipG, anchorRatio: options.omnizipAnchorRatio)
+                .plan(groups: groups, keep: keep, rhoAudio: rhoAudio)
         case "none":
-            return try CompressionBudget(rhoVideo: 0, rhoAudio: 0)
+            guard keep.isFinite, keep > 0, keep <= 1 else {
+                throw OmniSIFTError("--keep \(keep) is out of range: the retained ratio must be in (0, 1]")
+            }
+            return RatioPlanner.Plan(
+                budget: try CompressionBudget(rhoVideo: 0, rhoAudio: 0), targetRetained: keep, reachedRetained: 1,
+                keptVideo: groups.counts.video, keptAudio: groups.counts.audio, totalVideo: groups.counts.video,
+                totalAudio: groups.counts.audio, referenceRhoAudio: RatioPlanner.referenceAudioRatio(forRetained: keep),
+                audioChoice: .user, note: nil)
         default:
-            return try BaselinePlanner.plan(groups: input.groups, keep: keep, rhoAudio: rhoAudio)
+            return try BaselinePlanner.retainedPlan(groups: groups, keep: keep, rhoAudio: rhoAudio, method: name.lowercased())
         }
+    }
+
+    /// `plan(for:...)`'s budget.
+    public static func budget(for name: String, input: CompressionInput, keep: Double, rhoAudio: Double? = nil,
+                              options: CompressorOptions = CompressorOptions()) throws -> CompressionBudget {
+        try plan(for: name, input: input, keep: keep, rhoAudio: rhoAudio, options: options).budget
     }
 }

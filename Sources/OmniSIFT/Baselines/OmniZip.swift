@@ -87,17 +87,15 @@ public struct OmniZipCompressor: TokenCompressor {
     public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
         let groups = input.groups
         let audio = groups.audioIndices, video = groups.videoIndices
-        let na = audio.count, nv = video.count
+        let nv = video.count
         let rows = EmbeddingRows(input.embeddings)
         var timings: [StageTiming] = []
 
         // Audio.
         var clock = ContinuousClock.now
         let saliency = input.audioSaliency.map { $0.map(Double.init) } ?? Self.fallbackSaliency(input)
-        let nominal = BaselineRules.keptCounts(groups: groups, budget: budget)
-        let dominant = min(BaselineRules.roundHalfEven((1 - budget.rhoAudio) * Double(na)), na)
-        let anchors = min(BaselineRules.roundHalfEven(anchorRatio * Double(na)), na - dominant)
-        let tv = min(max(nominal.video + nominal.audio - dominant - anchors, 0), nv)
+        let planned = keptCounts(groups: groups, budget: budget)
+        let dominant = planned.dominant, anchors = planned.audio - planned.dominant, tv = planned.video
         let plan = audioPlan(rows: rows, audio: audio, video: video, saliency: saliency, dominant: dominant,
                              anchorCount: anchors)
         var keep = [Bool](repeating: true, count: input.tokenCount)
@@ -155,6 +153,38 @@ public struct OmniZipCompressor: TokenCompressor {
         timings.append(StageTiming(stage: "istc", milliseconds: millisecondsSince(clock)))
         return try .baseline(method: name, input: input, budget: budget, keepMask: keep,
                              embeddings: plan.merges.isEmpty ? nil : embeddings, timings: timings)
+    }
+
+    /// What `compress` keeps for `budget` (steps 2 and 6): `dominant` = round((1 - rho_audio) · Na) audio tokens,
+    /// plus C = round(anchorRatio · Na) anchors (at most the rest), `audio` = both; video keeps the budget's total
+    /// (`BaselineRules.keptCounts`) minus that audio, clamped to [0, Nv].
+    public func keptCounts(groups: TokenGroups, budget: CompressionBudget) -> (video: Int, audio: Int, dominant: Int) {
+        let na = groups.counts.audio, nv = groups.counts.video
+        let nominal = BaselineRules.keptCounts(groups: groups, budget: budget)
+        let dominant = min(BaselineRules.roundHalfEven((1 - budget.rhoAudio) * Double(na)), na)
+        let anchors = min(BaselineRules.roundHalfEven(anchorRatio * Double(na)), na - dominant)
+        return (min(max(nominal.video + nominal.audio - dominant - anchors, 0), nv), dominant + anchors, dominant)
+    }
+
+    /// OmniZip's budget for retained ratio `keep` (`RatioPlanner.search` over `keptCounts`). The anchors come on
+    /// top of the dominant audio, so on audio-heavy layouts the planner lowers the dominant share (raises
+    /// `rho_audio`) until video can take the rest, and says so in the plan.
+    public func plan(groups: TokenGroups, keep: Double, rhoAudio: Double? = nil) throws -> RatioPlanner.Plan {
+        let na = groups.counts.audio, nv = groups.counts.video
+        // Audio ratios: one per dominant count d (round((1 - r) · Na) = d; d = 0 at r = 1 - 0.25 / Na), and every
+        // step of the nominal audio count (it moves the video target).
+        var audio: [Double] = []
+        if na > 0 {
+            audio = RatioPlanner.ratioSteps(sizes: [na])
+            audio += (1...na).map { 1 - Double($0) / Double(na) } + [1 - 0.25 / Double(na)]
+            audio = Array(Set(audio.filter { $0 >= 0 && $0 < 1 })).sorted()
+        }
+        let model = RatioPlanner.CountModel(totalVideo: nv, totalAudio: na, videoRatios: RatioPlanner.ratioSteps(sizes: [nv]),
+                                            audioRatios: audio) { rv, ra in
+            let c = keptCounts(groups: groups, budget: try! CompressionBudget(rhoVideo: rv, rhoAudio: ra))
+            return (c.video, c.audio)
+        }
+        return try RatioPlanner.search(model, target: keep, rhoAudio: rhoAudio, method: name)
     }
 
     /// Steps 2-4 (selection and the merge plan), on local audio indices.

@@ -13,7 +13,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Every method gets the same target retained ratio --keep F ((kept audio + video) / (all audio + video)). \
             OmniSIFT plans its ratios with its own per-group rules; the baselines get per-modality counts from the \
-            same reference audio balance (or --rho-audio). The table shows the kept video and audio tokens, the \
+            same reference audio balance (or --rho-audio). Where that balance cannot reach F on this layout, a \
+            method moves its audio ratio as little as it must and a note says so; a method that cannot reach F at \
+            all is left out with the range it can reach. The table shows the kept video and audio tokens, the \
             retained ratio reached and the compression time in ms (mean ± std over --repetitions; the mask and the \
             gathered rows, file I/O excluded). --chart FILE.png or FILE.svg also draws both per method.
 
@@ -136,8 +138,18 @@ struct CompareCommand: ParsableCommand {
         for name in names {
             defer { progress.advance() }
             let method = try CompressorRegistry.make(name, options: opts)
-            let budget = try CompressorRegistry.budget(for: name, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
-                                                       options: opts)
+            // A method that cannot reach --keep on this layout (say OmniSIFT on audio alone) is left out with its
+            // reason; the others still run.
+            let plan: RatioPlanner.Plan
+            do {
+                plan = try CompressorRegistry.plan(for: name, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
+                                                   options: opts)
+            } catch let error as OmniSIFTError {
+                notes.append("\(name): left out: \(error.message)")
+                continue
+            }
+            let budget = plan.budget
+            if let note = plan.note { notes.append(note) }
             var result: CompressionResult?
             let stats = try measure(repetitions: repetitions, warmup: 0) {
                 let r = try method.compress(compressionInput, budget: budget)
@@ -154,6 +166,9 @@ struct CompareCommand: ParsableCommand {
             if name == "dtd" && dtdThreshold != nil {
                 notes.append("dtd: fixed threshold \(dtdThreshold!) (the budget does not apply)")
             }
+        }
+        if rows.isEmpty {
+            throw OmniSIFTError("no method can reach --keep \(keep) on \(input):\n" + notes.joined(separator: "\n"))
         }
         let report = CompareReport(input: input, targetKeep: keep, videoTokens: compressionInput.groups.counts.video,
                                    audioTokens: compressionInput.groups.counts.audio, repetitions: repetitions,

@@ -19,8 +19,11 @@ struct CompressCommand: ParsableCommand {
             selector's (or the scoring fallback's) score, NaN where none was computed; omnisift render draws them.
 
             Ratios are fractions REMOVED, in [0, 1): --rho-video (default 0.7) and --rho-audio (default 0.3). \
-            --keep F instead plans --rho-video so that (kept audio + video) / (all audio + video) is as close as \
-            possible to F, keeping --rho-audio when given or else the reference balance.
+            --keep F instead plans the ratios so that (kept audio + video) / (all audio + video) is as close as \
+            possible to F, keeping --rho-audio when given or else the reference balance; when the balance cannot \
+            reach F on this layout (much more audio than video, say), it moves rho_audio as little as it must and \
+            says so (output and metadata audio_ratio_choice, plan_note). An F no ratios reach is an error naming \
+            the reachable range.
 
             VGAS needs the trained selector (--selector: a .safetensors file or a Hugging Face checkpoint folder \
             with thinker.compressor.* weights). Without it, choose a stand-in with --audio-fallback: keep-all \
@@ -50,7 +53,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Fraction of audio tokens removed per group, in [0, 1) (default 0.3).")
     var rhoAudio: Double?
 
-    @Option(help: "Target retained ratio of audio + video tokens, in (0, 1]; plans --rho-video.")
+    @Option(help: "Target retained ratio of audio + video tokens, in (0, 1]; plans --rho-video (and rho_audio when the reference balance cannot reach it).")
     var keep: Double?
 
     @Option(help: "Compression method: omnisift, omnizip, dycoke, random, vidcom2, dtd, uniform or none.")
@@ -125,23 +128,13 @@ struct CompressCommand: ParsableCommand {
                 throw OmniSIFTError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
             }
         }
-        let compressor: any TokenCompressor
-        var keepsAudio = true
-        if method.lowercased() == "omnisift" {
-            let omni: OmniSIFTCompressor
-            if let path = selector {
-                omni = OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: selectorHeads),
-                                          precision: selectorPrecision)
-            } else {
-                omni = OmniSIFTCompressor(audioFallback: AudioFallback(rawValue: audioFallback!)!)
-            }
-            if case .fallback(.keepAll) = omni.audioSelection { keepsAudio = false }
-            compressor = omni
-        } else {
-            var options = CompressorOptions()
-            options.seed = seed
-            compressor = try CompressorRegistry.make(method, options: options)
-        }
+        var options = CompressorOptions()
+        options.selectorPath = selector
+        options.selectorHeads = selectorHeads
+        options.selectorPrecision = selectorPrecision
+        if let f = audioFallback { options.audioFallback = AudioFallback(rawValue: f)! }
+        options.seed = seed
+        let compressor = try CompressorRegistry.make(method, options: options)
 
         let clock = ContinuousClock.now
         let compressionInput = try CompressionInput(
@@ -149,11 +142,9 @@ struct CompressCommand: ParsableCommand {
             audioSaliency: file.audioSaliency)
         var plan: RatioPlanner.Plan?
         let budget: CompressionBudget
-        if let keep, method.lowercased() != "omnisift" {
-            budget = try CompressorRegistry.budget(for: method, input: compressionInput, keep: keep, rhoAudio: rhoAudio)
-        } else if let keep {
-            plan = try RatioPlanner.plan(groups: compressionInput.groups, targetRetained: keep, rhoAudio: rhoAudio,
-                                         audioDropped: keepsAudio)
+        if let keep {
+            plan = try CompressorRegistry.plan(for: method, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
+                                               options: options)
             budget = plan!.budget
         } else {
             budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
@@ -173,7 +164,12 @@ struct CompressCommand: ParsableCommand {
             out.metadata["selector"] = selector
             out.metadata["selector_precision"] = selectorPrecision.rawValue
         }
-        if let keep { out.metadata["target_keep"] = "\(keep)" }
+        if let plan {
+            out.metadata["target_keep"] = "\(plan.targetRetained)"
+            out.metadata["audio_ratio_choice"] = plan.audioChoice.rawValue
+            out.metadata["reference_rho_audio"] = "\(plan.referenceRhoAudio)"
+            if let note = plan.note { out.metadata["plan_note"] = note }
+        }
         if let omni = compressor as? OmniSIFTCompressor, out.audioScores != nil {
             out.metadata["audio_scores_source"] = omni.audioScoreSource
         }
@@ -208,6 +204,11 @@ struct CompressReport: Codable {
     var rhoVideo: Double
     var rhoAudio: Double
     var targetKeep: Double?
+    /// With --keep: where rho_audio came from (user, reference, left-reference), the reference balance, and why
+    /// the plan left it.
+    var audioRatioChoice: String?
+    var referenceRhoAudio: Double?
+    var planNote: String?
     var retainedRatio: Double
     var tokens: [Row]
     var groups: Int
@@ -222,6 +223,9 @@ struct CompressReport: Codable {
         rhoVideo = result.budget.rhoVideo
         rhoAudio = result.budget.rhoAudio
         targetKeep = plan?.targetRetained
+        audioRatioChoice = plan?.audioChoice.rawValue
+        referenceRhoAudio = plan?.referenceRhoAudio
+        planNote = plan?.note
         retainedRatio = result.retainedRatio
         let b = result.before, a = result.after
         tokens = [Row(modality: "video", before: b.video, after: a.video), Row(modality: "audio", before: b.audio, after: a.audio),
@@ -245,7 +249,8 @@ struct CompressReport: Codable {
         s.addSeparator()
         s.addRow("compress (total)", String(format: "%.3f", compressMs))
         let lines = ["\(method): rho_video \(rhoVideo), rho_audio \(rhoAudio)"
-                     + (targetKeep.map { ", target keep \($0)" } ?? "") + ", \(groups) groups",
+                     + (targetKeep.map { ", target keep \($0)" } ?? "") + ", \(groups) groups"
+                     + (planNote.map { "\nnote: \($0)" } ?? ""),
                      t.render(),
                      String(format: "audio + video retained: %.2f%%", 100 * retainedRatio),
                      "",

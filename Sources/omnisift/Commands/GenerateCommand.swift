@@ -136,7 +136,10 @@ struct GenerateCommand: ParsableCommand {
                                               audioSaliency: file.audioSaliency)
             let budget: CompressionBudget
             if let keep {
-                budget = try CompressorRegistry.budget(for: method, input: cInput, keep: keep, rhoAudio: rhoAudio)
+                let plan = try CompressorRegistry.plan(for: method, input: cInput, keep: keep, rhoAudio: rhoAudio,
+                                                       options: options)
+                if let note = plan.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                budget = plan.budget
             } else {
                 budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
             }
