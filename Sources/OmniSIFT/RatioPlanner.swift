@@ -163,21 +163,22 @@ public enum RatioPlanner {
             return Candidate(rv: rv, ra: ra, video: c.video, audio: c.audio, retained: r, error: abs(r - target))
         }
         // The kept total does not grow with rho_video: binary search for the first ratio at or below the target,
-        // then compare with the plateau just above it (its smallest ratio).
+        // then compare with the plateau just above it (its smallest ratio, found the same way).
         func bestVideo(_ ra: Double) -> Candidate {
             let v = model.videoRatios
-            var lo = 0, hi = v.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if candidate(v[mid], ra).retained <= target { hi = mid } else { lo = mid + 1 }
+            func firstAtOrBelow(_ x: Double) -> Int {
+                var lo = 0, hi = v.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if candidate(v[mid], ra).retained <= x { hi = mid } else { lo = mid + 1 }
+                }
+                return lo
             }
+            let lo = firstAtOrBelow(target)
             var best: Candidate? = lo < v.count ? candidate(v[lo], ra) : nil
             if lo > 0 {
-                var i = lo - 1
-                let above = candidate(v[i], ra)
-                while i > 0 && candidate(v[i - 1], ra).retained == above.retained { i -= 1 }
-                let a = candidate(v[i], ra)
-                if best == nil || a.error <= best!.error + 1e-12 { best = a }
+                let above = candidate(v[firstAtOrBelow(candidate(v[lo - 1], ra).retained)], ra)
+                if best == nil || above.error <= best!.error + 1e-12 { best = above }
             }
             return best!
         }
