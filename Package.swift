@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "omnisift", targets: ["omnisift"]),
         .library(name: "OmniTensor", targets: ["OmniTensor"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "OmniNN", targets: ["OmniNN"]),
         .library(name: "QwenOmni", targets: ["QwenOmni"]),
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
     ],
@@ -24,29 +25,33 @@ let package = Package(
             dependencies: ["CPUKernels"],
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
-        // Memory-mapped safetensors reader / writer, sharded checkpoints.
+        // Memory-mapped safetensors reader / writer, sharded checkpoints, strict weight schemas.
         .target(name: "SafeTensors", dependencies: ["OmniTensor"]),
-        // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder.
-        .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
+        // The layers tier: the weight matrix and its product paths, linear, norms, attention kernels, rotary
+        // tables, workspaces. Models (the thinker, VGAS, the encoders) are composed of these.
+        .target(name: "OmniNN", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
+        // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder (Thinker/).
+        .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
-        .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "QwenOmni"]),
+        .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni"]),
         // Pictures: PNG writer/reader, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz", dependencies: ["OmniTensor"]),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT", "OmniSIFTViz",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTViz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "OmniTensorTests", dependencies: ["OmniTensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
+        .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz"]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
-        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "SafeTensors", "OmniSIFTViz"]),
+        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz"]),
     ],
     swiftLanguageModes: [.v6]
 )

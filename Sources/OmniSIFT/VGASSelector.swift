@@ -1,6 +1,5 @@
-import CPUKernels
-import Dispatch
 import Foundation
+import OmniNN
 import OmniTensor
 import SafeTensors
 
@@ -57,29 +56,21 @@ public struct VGASSelector: Sendable {
         case bfloat16 = "bf16"
     }
 
-    // Split views used by the forward pass.
-    private let wq: Tensor, bq: Tensor, wkv: Tensor, bkv: Tensor
-    /// v_proj and a_proj prepared for bf16 products (packed for AMX where available).
+    /// v_proj, a_proj and the attention's q and k/v projections (split from the packed in_proj). Their matrices
+    /// keep bf16 bits beside the Float32 values when the values are bf16 numbers (a bf16 checkpoint) and the CPU
+    /// has AMX: the Float32 path then runs them on AMX without changing results beyond summation order
+    /// (`WeightMatrix(bf16Valued:)`); otherwise Float32 BLAS.
+    private let vProj: Linear, aProj: Linear, qProj: Linear, kvProj: Linear
+    private let vNorm: LayerNorm, aNorm: LayerNorm, postNorm: LayerNorm
+    /// v_proj and a_proj prepared for bf16-operand products (packed for AMX where available).
     private let bf16: (v: BF16Weight, a: BF16Weight)
-    /// v_proj, a_proj and the attention's q and k/v projections as bf16 bits, when their values are bf16 numbers
-    /// (a bf16 checkpoint) and the CPU has AMX: the Float32 path then runs them on AMX without changing results
-    /// beyond summation order (`ExactBF16Product`). nil entries use Float32 BLAS.
-    private let exact: (v: BF16ValuedWeight?, a: BF16ValuedWeight?, q: BF16ValuedWeight?, kv: BF16ValuedWeight?)
 
-    /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
-    /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
-    /// one error.
-    public init(parameters: [String: Tensor], numHeads: Int = VGASSelector.defaultHeads, source: String = "selector") throws {
-        var problems: [String] = []
-        let missing = Self.parameterNames.filter { parameters[$0] == nil }
-        if !missing.isEmpty { problems.append("missing: \(missing.joined(separator: ", "))") }
-        let extra = parameters.keys.filter { !Self.parameterNames.contains($0) }.sorted()
-        if !extra.isEmpty { problems.append("unexpected: \(extra.joined(separator: ", "))") }
-        let reference = parameters["v_proj.weight"] ?? parameters["a_proj.weight"]
-        let h = reference?.rank == 2 ? reference!.shape[0] : (parameters["v_norm.weight"]?.shape.first ?? 0)
-        let d = reference?.rank == 2 ? reference!.shape[1] : 0
-        let m = parameters["score_head.0.weight"].flatMap { $0.rank == 2 ? $0.shape[0] : nil } ?? h / 2
-        let expected: [String: [Int]] = [
+    /// The strict weight schema of a selector with input width `d`, hidden width `h` and score-head width `m`
+    /// under `prefix` (PyTorch layout, Linear weight [out, in]).
+    public static func schema(inputSize d: Int, hiddenSize h: Int, scoreHiddenSize m: Int, prefix: String = "")
+        -> WeightSchema
+    {
+        let shapes: [String: [Int]] = [
             "v_proj.weight": [h, d], "v_proj.bias": [h], "a_proj.weight": [h, d], "a_proj.bias": [h],
             "v_norm.weight": [h], "v_norm.bias": [h], "a_norm.weight": [h], "a_norm.bias": [h],
             "post_attn_norm.weight": [h], "post_attn_norm.bias": [h],
@@ -88,24 +79,51 @@ public struct VGASSelector: Sendable {
             "score_head.0.weight": [m, h], "score_head.0.bias": [m],
             "score_head.2.weight": [1, m], "score_head.2.bias": [1],
         ]
-        var misShaped: [String] = []
-        for name in Self.parameterNames {
-            if let t = parameters[name], t.shape != expected[name]! {
-                misShaped.append("\(name) \(t.shape) (expected \(expected[name]!))")
-            }
-        }
-        if !misShaped.isEmpty {
-            problems.append("mis-shaped (with D = \(d), H = \(h) read from v_proj.weight): \(misShaped.joined(separator: "; "))")
+        return WeightSchema(subject: "VGAS selector weights", against: "the selector's shapes (D = \(d), H = \(h))",
+                            prefix: prefix, specs: parameterNames.map { WeightSchema.Spec($0, shapes[$0]!) })
+    }
+
+    /// D, H and the score-head width as the shapes of `v_proj.weight` (else `a_proj.weight`), `v_norm.weight` and
+    /// `score_head.0.weight` give them (0 where absent).
+    static func widths(_ shape: (String) -> [Int]?) -> (d: Int, h: Int, m: Int) {
+        let reference = shape("v_proj.weight") ?? shape("a_proj.weight")
+        let h = reference?.count == 2 ? reference![0] : (shape("v_norm.weight")?.first ?? 0)
+        let d = reference?.count == 2 ? reference![1] : 0
+        let m = shape("score_head.0.weight").flatMap { $0.count == 2 ? $0[0] : nil } ?? h / 2
+        return (d, h, m)
+    }
+
+    /// Checks names and shapes against the schema for the widths the shapes give, plus the head count; every
+    /// problem in one message (nil when none).
+    static func problems(_ found: [String: (shape: [Int], dtype: SafeTensorsDType?)], prefix: String, numHeads: Int)
+        -> [String]
+    {
+        let (d, h, m) = widths { found[prefix + $0]?.shape }
+        var problems: [String] = []
+        do {
+            try schema(inputSize: d, hiddenSize: h, scoreHiddenSize: m, prefix: prefix).validate(found, source: "")
+        } catch {
+            problems.append(error.summary + (error.badShapes.isEmpty ? ""
+                : " (with D = \(d), H = \(h) read from v_proj.weight)"))
         }
         if h == 0 || d == 0 || m == 0 { problems.append("empty dimensions D = \(d), H = \(h), score width = \(m)") }
-        let nonFinite = Self.parameterNames.filter { name in parameters[name].map { firstNonFinite($0.scalars) != nil } ?? false }
-        if !nonFinite.isEmpty { problems.append("NaN or infinite values in: \(nonFinite.joined(separator: ", "))") }
         if numHeads < 1 || (h > 0 && h % numHeads != 0) {
             problems.append("\(numHeads) heads do not divide the hidden width \(h)")
         }
+        return problems
+    }
+
+    /// Builds a selector from named parameters (names without prefix). Every expected name must be present with
+    /// a consistent shape; D, H and the score-head width are read from the shapes. All problems are listed in
+    /// one error.
+    public init(parameters: [String: Tensor], numHeads: Int = VGASSelector.defaultHeads, source: String = "selector") throws {
+        var problems = Self.problems(parameters.mapValues { ($0.shape, nil) }, prefix: "", numHeads: numHeads)
+        let nonFinite = Self.parameterNames.filter { name in parameters[name].map { firstNonFinite($0.scalars) != nil } ?? false }
+        if !nonFinite.isEmpty { problems.append("NaN or infinite values in: \(nonFinite.joined(separator: ", "))") }
         guard problems.isEmpty else {
             throw OmniSIFTError("\(source): invalid VGAS selector weights: \(problems.joined(separator: " | "))")
         }
+        let (d, h, m) = Self.widths { parameters[$0]?.shape }
         inputSize = d
         hiddenSize = h
         scoreHiddenSize = m
@@ -113,19 +131,24 @@ public struct VGASSelector: Sendable {
         self.parameters = parameters
         let inW = parameters["cross_attn.in_proj_weight"]!.scalars
         let inB = parameters["cross_attn.in_proj_bias"]!.scalars
-        wq = Tensor(shape: [h, h], scalars: Array(inW[0..<h * h]))
-        wkv = Tensor(shape: [2 * h, h], scalars: Array(inW[h * h..<3 * h * h]))
-        bq = Tensor(shape: [h], scalars: Array(inB[0..<h]))
-        bkv = Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h]))
-        bf16 = (BF16Weight(parameters["v_proj.weight"]!), BF16Weight(parameters["a_proj.weight"]!))
-        exact = (BF16ValuedWeight(parameters["v_proj.weight"]!), BF16ValuedWeight(parameters["a_proj.weight"]!),
-                 BF16ValuedWeight(wq), BF16ValuedWeight(wkv))
+        let wq = Tensor(shape: [h, h], scalars: Array(inW[0..<h * h]))
+        let wkv = Tensor(shape: [2 * h, h], scalars: Array(inW[h * h..<3 * h * h]))
+        func p(_ name: String) -> Tensor { parameters[name]! }
+        func norm(_ name: String) -> LayerNorm {
+            LayerNorm(weight: p(name + ".weight"), bias: p(name + ".bias"), eps: Self.layerNormEps)
+        }
+        vProj = Linear(weight: WeightMatrix(bf16Valued: p("v_proj.weight")), bias: p("v_proj.bias"))
+        aProj = Linear(weight: WeightMatrix(bf16Valued: p("a_proj.weight")), bias: p("a_proj.bias"))
+        qProj = Linear(weight: WeightMatrix(bf16Valued: wq), bias: Tensor(shape: [h], scalars: Array(inB[0..<h])))
+        kvProj = Linear(weight: WeightMatrix(bf16Valued: wkv), bias: Tensor(shape: [2 * h], scalars: Array(inB[h..<3 * h])))
+        (vNorm, aNorm, postNorm) = (norm("v_norm"), norm("a_norm"), norm("post_attn_norm"))
+        bf16 = (BF16Weight(p("v_proj.weight")), BF16Weight(p("a_proj.weight")))
     }
 
     /// Whether the Float32 path runs v_proj, a_proj and the q, k/v projections on AMX (their weights are all
     /// bf16 values and the CPU has AMX); the results are the Float32 ones up to summation order either way.
     public var float32ProjectionsOnAMX: Bool {
-        exact.v != nil && exact.a != nil && exact.q != nil && exact.kv != nil
+        [vProj, aProj, qProj, kvProj].allSatisfy(\.weight.isBF16)
     }
 
     /// Loads from a `.safetensors` file, a sharded checkpoint folder (with `model.safetensors.index.json`) or the
@@ -145,11 +168,6 @@ public struct VGASSelector: Sendable {
             throw OmniSIFTError("\(path): no VGAS selector weights found (expected names like "
                 + "\(officialPrefix)v_proj.weight, also accepted without 'thinker.'); the file has \(names.count) tensors")
         }
-        var params: [String: Tensor] = [:]
-        for name in names where name.hasPrefix(prefix) {
-            let short = String(name.dropFirst(prefix.count))
-            params[short] = try checkpoint.floatTensor(name)
-        }
         var heads = numHeads
         if heads == nil, let meta = checkpoint.metadata["num_heads"] {
             guard let v = Int(meta), v > 0 else {
@@ -157,6 +175,15 @@ public struct VGASSelector: Sendable {
             }
             heads = v
         }
+        // The strict check on the header first: no data is read from a wrong file.
+        var found: [String: (shape: [Int], dtype: SafeTensorsDType?)] = [:]
+        for e in checkpoint.entries where e.name.hasPrefix(prefix) { found[e.name] = (e.shape, e.dtype) }
+        let problems = Self.problems(found, prefix: prefix, numHeads: heads ?? defaultHeads)
+        guard problems.isEmpty else {
+            throw OmniSIFTError("\(path): invalid VGAS selector weights: \(problems.joined(separator: " | "))")
+        }
+        var params: [String: Tensor] = [:]
+        for name in parameterNames { params[name] = try checkpoint.floatTensor(prefix + name) }
         return try VGASSelector(parameters: params, numHeads: heads ?? defaultHeads, source: path)
     }
 
@@ -255,24 +282,13 @@ public struct VGASSelector: Sendable {
                precision: precision)
     }
 
-    /// `rows` of `source` (all rows when nil) through a Linear layer, in the given precision.
-    private func project(_ source: Tensor, rows: [Int]?, fp32 weight: Tensor, exact: BF16ValuedWeight?,
-                         bf16 packed: BF16Weight, bias: Tensor, precision: Precision) -> Tensor {
+    /// `rows` of `source` (all rows when nil) through v_proj or a_proj, in the given precision.
+    private func project(_ source: Tensor, rows: [Int]?, _ linear: Linear, bf16 packed: BF16Weight,
+                         precision: Precision) -> Tensor {
         switch precision {
-        case .float32:
-            return float32Linear(source, rows: rows, weight: weight, exact: exact, bias: bias)
-        case .bfloat16:
-            return packed.apply(to: source, rows: rows, bias: bias)
+        case .float32: return linear(source, rows: rows)
+        case .bfloat16: return packed.apply(to: source, rows: rows, bias: linear.bias)
         }
-    }
-
-    /// `rows` of `source` (all when nil) through a Float32 Linear layer: on AMX with the inputs split exactly when
-    /// the weight is bf16-valued (`exact`) and AMX is usable on this thread (the fast-path switch is per thread),
-    /// else on Float32 BLAS. Same values up to summation order.
-    private func float32Linear(_ source: Tensor, rows: [Int]? = nil, weight: Tensor, exact: BF16ValuedWeight?,
-                               bias: Tensor) -> Tensor {
-        if let exact, BF16Weight.amxAvailable { return exact.apply(to: source, rows: rows, bias: bias) }
-        return (rows.map { source.gatherRows($0) } ?? source).linear(weight: weight, bias: bias)
     }
 
     private func scores(video: (source: Tensor, rows: [Int]?), videoCounts: [Int],
@@ -284,73 +300,19 @@ public struct VGASSelector: Sendable {
         precondition((nv == 0 || video.source.cols == inputSize) && (na == 0 || audio.source.cols == inputSize),
                      "VGAS: embeddings of width \(video.source.cols)/\(audio.source.cols), selector expects \(inputSize)")
         if na == 0 { return [] }
-        let eps = Self.layerNormEps
-        let v = project(video.source, rows: video.rows, fp32: p("v_proj.weight"), exact: exact.v, bf16: bf16.v,
-                        bias: p("v_proj.bias"), precision: precision)
-            .layerNorm(weight: p("v_norm.weight"), bias: p("v_norm.bias"), eps: eps)
-        let a = project(audio.source, rows: audio.rows, fp32: p("a_proj.weight"), exact: exact.a, bf16: bf16.a,
-                        bias: p("a_proj.bias"), precision: precision)
-            .layerNorm(weight: p("a_norm.weight"), bias: p("a_norm.bias"), eps: eps)
+        let v = vNorm(project(video.source, rows: video.rows, vProj, bf16: bf16.v, precision: precision))
+        let a = aNorm(project(audio.source, rows: audio.rows, aProj, bf16: bf16.a, precision: precision))
         // The attention's own projections stay Float32 in both precisions: their inputs are LayerNorm outputs, not
         // bf16 values, so rounding them would make the bf16 path differ from fp32 even on bf16-valued inputs. With
         // bf16-valued weights they run on AMX with the inputs split exactly (still Float32 results).
-        let q = float32Linear(a, weight: wq, exact: exact.q, bias: bq)     // [Na, H]
-        let kv = float32Linear(v, weight: wkv, exact: exact.kv, bias: bkv)  // [Nv, 2H]: keys, then values
-        let o = crossAttention(q: q, kv: kv, audioCounts: audioCounts, videoCounts: videoCounts)
+        let q = qProj(a)     // [Na, H]
+        let kv = kvProj(v)   // [Nv, 2H]: keys, then values
+        let o = CrossAttention.segmented(q: q, kv: kv, width: hiddenSize, heads: numHeads, queryCounts: audioCounts,
+                                         keyCounts: videoCounts)
         let attn = o.linear(weight: p("cross_attn.out_proj.weight"), bias: p("cross_attn.out_proj.bias"))
-        let x = attn.adding(a).layerNorm(weight: p("post_attn_norm.weight"), bias: p("post_attn_norm.bias"), eps: eps)
+        let x = postNorm(attn.adding(a))
         let hidden = x.linear(weight: p("score_head.0.weight"), bias: p("score_head.0.bias")).silu()
         let logits = hidden.linear(weight: p("score_head.2.weight"), bias: p("score_head.2.bias"))
         return logits.sigmoid().scalars
-    }
-
-    /// Multi-head attention of every group's queries `q` [Na, H] over its keys and values `kv` [Nv, 2H] (keys in
-    /// the first H columns): per group and head, softmax(q kᵀ / sqrt(head width)) v. Groups run in parallel, one per
-    /// core, each with BLAS on one thread and its own score buffer.
-    private func crossAttention(q: Tensor, kv: Tensor, audioCounts: [Int], videoCounts: [Int]) -> Tensor {
-        let h = hiddenSize, heads = numHeads, hd = h / numHeads
-        let scale = 1 / Float(hd).squareRoot()
-        for (la, lv) in zip(audioCounts, videoCounts) {
-            precondition(la == 0 || lv > 0, "VGAS: a group with audio needs at least one video token")
-        }
-        // First row of each group in q and in kv.
-        let aOffsets = audioCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
-        let vOffsets = videoCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
-        let scratch = (audioCounts.max() ?? 0) * (videoCounts.max() ?? 0)
-        let groups = audioCounts.count
-        let blas = BLASBackend.shared
-        let workers = max(1, min(blas.threads, groups))
-        var result = Tensor.zeros([q.rows, h])
-        result.withUnsafeMutableBufferPointer { pout in
-            let out = pout.baseAddress!
-            q.withUnsafeBufferPointer { pq in
-                kv.withUnsafeBufferPointer { pkv in
-                    let ptrs = UnsafeSendableBox((pq.baseAddress!, pkv.baseAddress!, out))
-                    let work: @Sendable (Int) -> Void = { w in
-                        let (q, kv, out) = ptrs.value
-                        let s = UnsafeMutablePointer<Float>.allocate(capacity: max(scratch, 1))
-                        defer { s.deallocate() }
-                        for g in stride(from: w, to: groups, by: workers) {
-                            let la = audioCounts[g], lv = videoCounts[g]
-                            if la == 0 { continue }
-                            let qg = q + aOffsets[g] * h, kg = kv + vOffsets[g] * 2 * h, og = out + aOffsets[g] * h
-                            for head in 0..<heads {
-                                blas.sgemm(transA: false, transB: true, m: la, n: lv, k: hd, alpha: scale,
-                                           a: qg + head * hd, lda: h, b: kg + head * hd, ldb: 2 * h, c: s, ldc: lv)
-                                ck_softmax_rows(s, la, lv, lv)
-                                blas.sgemm(transA: false, transB: false, m: la, n: hd, k: lv, a: s, lda: lv,
-                                           b: kg + h + head * hd, ldb: 2 * h, c: og + head * hd, ldc: h)
-                            }
-                        }
-                    }
-                    if workers == 1 {
-                        work(0)
-                    } else {
-                        blas.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-                    }
-                }
-            }
-        }
-        return result
     }
 }

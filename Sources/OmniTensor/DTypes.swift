@@ -1,3 +1,4 @@
+import CPUKernels
 // Conversions between Float32 and the 16-bit float formats stored in checkpoints:
 // bfloat16 (1 sign, 8 exponent, 7 mantissa bits: the top half of a Float32) and IEEE binary16 "half"
 // (1 sign, 5 exponent, 10 mantissa bits).
@@ -158,5 +159,14 @@ public func convertFloatToF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableR
     for i in 0..<count {
         let u = input.load(fromByteOffset: i &* 4, as: UInt32.self)
         dst.storeBytes(of: floatBitsToF16Bits(u), toByteOffset: i &* 2, as: UInt16.self)
+    }
+}
+
+extension Tensor {
+    /// Every scalar rounded to the nearest bf16 value (ties to even; NaN stays NaN), kept as Float32.
+    public func roundedToBF16() -> Tensor {
+        var r = self
+        r.withUnsafeMutableBufferPointer { ck_round_to_bf16($0.baseAddress, $0.count) }
+        return r
     }
 }

@@ -58,7 +58,7 @@ extension Tensor {
     /// A tensor of `shape` whose scalars are written by `body` into uninitialised storage (every element must be
     /// written).
     @inlinable
-    static func build(shape: [Int], _ body: (UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    public static func build(shape: [Int], _ body: (UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         let n = shape.reduce(1, *)
         let scalars = [Float](unsafeUninitializedCapacity: n) { buf, initialized in
             if n >= largeScalarCount { adviseHugePages(buf.baseAddress!, count: n) }

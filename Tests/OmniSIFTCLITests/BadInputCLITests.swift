@@ -1,5 +1,6 @@
 import Foundation
 import OmniSIFT
+import OmniNN
 import OmniTensor
 import QwenOmni
 import SafeTensors
@@ -214,8 +215,8 @@ struct BadInputCLITests {
         let report = try CLI.json(ok)
         #expect((report["tokens"] as? [Int])?.count == 2)
         // The tiny checkpoint is all BF16: `--storage auto` keeps it bf16 where AMX runs the products, and says so.
-        #expect(report["weights_bf16"] as? Bool == BF16Weight.amxAvailable)
-        #expect((report["prefill_products"] as? String)?.contains("AMX") == BF16Weight.amxAvailable)
+        #expect(report["weights_bf16"] as? Bool == MatrixProducts.amxUsable)
+        #expect((report["prefill_products"] as? String)?.contains("AMX") == MatrixProducts.amxUsable)
     }
 
     @Test("bench compress refuses clip sizes that overflow or exceed memory (instead of an allocation trap)")

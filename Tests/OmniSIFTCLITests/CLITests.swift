@@ -1,5 +1,6 @@
 import Foundation
 import OmniSIFT
+import OmniNN
 import OmniTensor
 import OmniSIFTViz
 import QwenOmni
@@ -159,7 +160,7 @@ struct CLITests {
         let results = try #require(report["results"] as? [[String: Any]])
         let bf16 = try #require(report["bf16Results"] as? [[String: Any]])
         #expect(results.count == 2 && bf16.count == 2)
-        #expect(report["amx"] as? Bool == BF16Weight.amxAvailable)
+        #expect(report["amx"] as? Bool == MatrixProducts.amxUsable)
         for r in bf16 { #expect((r["gflopsMean"] as? Double ?? 0) > 0) }
     }
 
@@ -174,7 +175,7 @@ struct CLITests {
         #expect(weights[0] is NSNull && weights[1] is NSNull)  // square C = A·B shapes: not a weight product
         let last = try #require(weights[2] as? [String: Any])
         #expect((last["gflopsMean"] as? Double ?? 0) > 0)
-        #expect(report["amx"] as? Bool == BF16Weight.amxAvailable)
+        #expect(report["amx"] as? Bool == MatrixProducts.amxUsable)
     }
 
     @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")

@@ -1,5 +1,6 @@
 import CPUKernels
 import Foundation
+import OmniNN
 import OmniTensor
 import QwenOmni
 import SafeTensors
@@ -91,7 +92,7 @@ struct FixtureParityTests {
     /// inputs split exactly (`BF16ValuedWeight`); scores match the same selector on Float32 BLAS (built with the fast
     /// paths off) to Float32 summation noise, masks identical.
     @Test("fp32 precision with bf16-valued selector weights: AMX projections give the BLAS path's scores and masks",
-          .enabled(if: BF16Weight.amxAvailable), arguments: cases)
+          .enabled(if: MatrixProducts.amxUsable), arguments: cases)
     func fp32OnBF16ValuedWeights(name: String) throws {
         let (_, input, selector, pairs) = try Self.load(name)
         let rounded = selector.parameters.mapValues { $0.roundedToBF16() }
@@ -127,7 +128,7 @@ struct FixtureParityTests {
             var worst: Float = 0, worstVsFP32: Float = 0
             for (a, b) in zip(scores, expected) { worst = max(worst, abs(a - b) / max(abs(b), 1e-6)) }
             for (a, b) in zip(scores, fp32) { worstVsFP32 = max(worstVsFP32, abs(a - b) / max(abs(b), 1e-6)) }
-            #expect(worst <= 1e-4, "\(name) pair \(pair): worst relative bf16 score error \(worst) (AMX: \(BF16Weight.amxAvailable))")
+            #expect(worst <= 1e-4, "\(name) pair \(pair): worst relative bf16 score error \(worst) (AMX: \(MatrixProducts.amxUsable))")
             // The rounding is visible: bf16 scores are not the fp32 ones (so this test cannot pass on the fp32 path).
             if !scores.isEmpty { #expect(worstVsFP32 > 1e-4, "\(name) pair \(pair): bf16 scores equal the fp32 ones") }
             if try file.uint8s("expected.p\(p).bf16.mask_exact") == [1] {

@@ -1,4 +1,5 @@
 import Foundation
+import OmniNN
 import OmniTensor
 import SafeTensors
 import Testing
@@ -211,7 +212,7 @@ import Testing
     @Test func autoStorageFollowsTheCheckpointDTypeAndAMX() throws {
         let auto = try ThinkerLoader.load(path: Self.checkpointPath, storage: .auto).model
         let matrices = [auto.embedTokens, auto.lmHead] + auto.layers.flatMap { [$0.qProj, $0.kProj, $0.vProj, $0.oProj, $0.gateProj, $0.upProj, $0.downProj] }
-        #expect(matrices.allSatisfy { $0.isBF16 == ThinkerMatrix.amxProductsAvailable })
+        #expect(matrices.allSatisfy { $0.isBF16 == MatrixProducts.amxUsable })
         let path = try Self.editedCheckpoint(dtype: { $0.hasSuffix("layers.1.mlp.up_proj.weight") ? .f32 : .bf16 }) { _ in }
         defer { try? FileManager.default.removeItem(atPath: path) }
         let mixed = try ThinkerLoader.load(path: path, storage: .auto).model

@@ -1,3 +1,4 @@
+import OmniNN
 import OmniTensor
 import QwenOmni
 
@@ -30,13 +31,13 @@ public enum DemoDecoder {
     public static func randomModel(hidden: Int, layers: Int, seed: UInt64) throws -> ThinkerModel {
         let c = try config(hidden: hidden, layers: layers)
         var rng = SeededGenerator(seed: seed)
-        func random(_ rows: Int, _ cols: Int) -> ThinkerMatrix {
+        func random(_ rows: Int, _ cols: Int) -> WeightMatrix {
             let bound = 1 / Float(cols).squareRoot()
             var a = [Float](repeating: 0, count: rows * cols)
             for i in a.indices {
                 a[i] = (Float(rng.next() >> 40) / 16_777_216 * 2 - 1) * bound
             }
-            return ThinkerMatrix(rows: rows, cols: cols, float32: a)
+            return WeightMatrix(rows: rows, cols: cols, float32: a)
         }
         let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
         var ls: [ThinkerLayerWeights] = []

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniSIFT
+import OmniNN
 import OmniTensor
 import QwenOmni
 import SafeTensors
@@ -253,13 +254,13 @@ struct BenchCompressCommand: ParsableCommand {
         }
 
         // Prefill estimate: FLOPs of one 7B full-sequence prefill / the measured rate of the decoder's products: on a
-        // bf16 checkpoint with AMX those run on the exact-split AMX GEMM (ThinkerMatrix), else on sgemm.
+        // bf16 checkpoint with AMX those run on the exact-split AMX GEMM (WeightMatrix), else on sgemm.
         let m = 512, k = hiddenSize, nn = hiddenSize
         let a = Tensor(shape: [m, k], repeating: 0.5), b = Tensor(shape: [nn, k], repeating: 0.25)
         let gemm = measure(repetitions: 3, warmup: 1) { _ = Tensor.matmul(a, b, transposeB: true) }
         let gflops = gemm.rate(work: 2 * Double(m * k * nn)).mean / 1e9
         var rate = gflops, ratePath = "sgemm"
-        if ThinkerMatrix.amxProductsAvailable {
+        if MatrixProducts.amxUsable {
             let shape = BenchGemmCommand.Shape(label: "estimate", m: m, n: nn, k: k, transposeB: true)
             let amxRate = BenchGemmCommand.measureBF16Weights(shape, repetitions: 3, warmup: 1).gflopsMean
             if amxRate > rate { (rate, ratePath) = (amxRate, "AMX split on bf16 weights") }
@@ -284,7 +285,7 @@ struct BenchCompressCommand: ParsableCommand {
         let fastest = swift.map(\.total.mean).min()!
         let report = Report(
             tokens: n, hiddenSize: hiddenSize, threads: threads, blas: BLASBackend.shared.description,
-            amx: BF16Weight.amxAvailable, stageOrder: order, torch: torchVersion, torchNote: torchNote,
+            amx: MatrixProducts.amxUsable, stageOrder: order, torch: torchVersion, torchNote: torchNote,
             precisions: reports, sgemmGflops: gflops, prefillRateGflops: rate, prefillRatePath: ratePath,
             prefillEstimateMs: prefillMs,
             compressOverPrefill: fastest / prefillMs)

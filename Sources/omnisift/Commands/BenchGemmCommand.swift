@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OmniNN
 import OmniTensor
 import QwenOmni
 
@@ -34,7 +35,7 @@ struct BenchGemmCommand: ParsableCommand {
     var compareCore: String?
     @Flag(help: "Also time bf16 products (BF16Weight: AMX tiles where present, Float32 input converted inside the timing) on every shape plus VGAS's v_proj shape.")
     var bf16 = false
-    @Flag(help: "Also time the decoder's bf16 weight matrices (ThinkerMatrix: Float32 activations, AMX with the activations split exactly into 3 bf16 parts where present, else widening + sgemm) on the x·Wᵀ shapes plus the 3B/7B decoder projections.")
+    @Flag(help: "Also time the decoder's bf16 weight matrices (WeightMatrix: Float32 activations, AMX with the activations split exactly into 3 bf16 parts where present, else widening + sgemm) on the x·Wᵀ shapes plus the 3B/7B decoder projections.")
     var bf16Weights = false
     @Flag(help: "Print a JSON report instead of a table.") var json = false
 
@@ -161,7 +162,7 @@ struct BenchGemmCommand: ParsableCommand {
             report.bf16Results = []
         }
         if bf16Weights { report.bf16WeightResults = [] }
-        if bf16 || bf16Weights { report.amx = BF16Weight.amxAvailable }
+        if bf16 || bf16Weights { report.amx = MatrixProducts.amxUsable }
         if !json { printBackend(report.backend) }
         for shape in shapes {
             let r = Self.measureShape(shape, repetitions: repetitions, warmup: warmup)
@@ -293,12 +294,12 @@ struct BenchGemmCommand: ParsableCommand {
         return ShapeResult(s, stats)
     }
 
-    /// Times a bf16 `ThinkerMatrix` product on one x·Wᵀ shape (x [m, k] Float32, W [n, k] bf16), as the decoder runs
+    /// Times a bf16 `WeightMatrix` product on one x·Wᵀ shape (x [m, k] Float32, W [n, k] bf16), as the decoder runs
     /// its projections: FLOPs counted once (2·m·n·k), whatever the kernel does internally.
     static func measureBF16Weights(_ s: Shape, repetitions: Int, warmup: Int) -> ShapeResult {
         var rng = SystemRandomNumberGenerator()
         let x = (0..<(s.m * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }
-        let w = ThinkerMatrix.bf16(rounding: Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
+        let w = WeightMatrix.bf16(rounding: Tensor(shape: [s.n, s.k], scalars: (0..<(s.n * s.k)).map { _ in Float.random(in: -1...1, using: &rng) }))
         var c = [Float](repeating: 0, count: s.m * s.n)
         let stats = x.withUnsafeBufferPointer { px in
             c.withUnsafeMutableBufferPointer { pc in

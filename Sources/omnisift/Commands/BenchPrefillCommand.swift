@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OmniNN
 import OmniTensor
 import QwenOmni
 
@@ -118,12 +119,13 @@ struct BenchPrefillCommand: ParsableCommand {
 
     /// `--storage` with `auto` resolved: bf16 where AMX runs the bf16 products, else float32.
     var resolvedStorage: String {
-        storage == "auto" ? (ThinkerMatrix.amxProductsAvailable ? "bf16" : "float32") : storage
+        storage == "auto" ? (MatrixProducts.amxUsable ? "bf16" : "float32") : storage
     }
 
     /// How the projections are computed with the resolved storage.
     var productsDescription: String {
-        ThinkerMatrix.productPath(bf16: resolvedStorage == "bf16", rows: ThinkerModel.defaultChunkRows).rawValue
+        MatrixProducts.path(float32: resolvedStorage != "bf16", bf16: resolvedStorage == "bf16",
+                            rows: ThinkerModel.defaultChunkRows).rawValue
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
@@ -144,7 +146,7 @@ struct BenchPrefillCommand: ParsableCommand {
     /// A model with `layers` references to one random layer of shape `c` (vocab 16: embeddings unused).
     func makeModel(_ c: ThinkerTextConfig) throws -> ThinkerModel {
         var rng = SeededGenerator(seed: 1)
-        func random(_ rows: Int, _ cols: Int) -> ThinkerMatrix {
+        func random(_ rows: Int, _ cols: Int) -> WeightMatrix {
             var a = [Float](repeating: 0, count: rows * cols)
             let scale = 1 / Float(cols).squareRoot()
             a.withUnsafeMutableBufferPointer { p in
@@ -159,8 +161,8 @@ struct BenchPrefillCommand: ParsableCommand {
             }
             // bf16 values, as in the released checkpoints, whichever way they are stored.
             let t = Tensor(shape: [rows, cols], scalars: a).roundedToBF16()
-            return resolvedStorage == "bf16" ? ThinkerMatrix.bf16(rounding: t)
-                : ThinkerMatrix(rows: rows, cols: cols, float32: t.scalars)
+            return resolvedStorage == "bf16" ? WeightMatrix.bf16(rounding: t)
+                : WeightMatrix(rows: rows, cols: cols, float32: t.scalars)
         }
         let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
         let layer = ThinkerLayerWeights(
@@ -172,7 +174,7 @@ struct BenchPrefillCommand: ParsableCommand {
         var cfg = c
         cfg.numHiddenLayers = layers
         cfg.vocabSize = 16
-        let embed = ThinkerMatrix(rows: 16, cols: d, float32: [Float](repeating: 0, count: 16 * d))
+        let embed = WeightMatrix(rows: 16, cols: d, float32: [Float](repeating: 0, count: 16 * d))
         return try ThinkerModel(config: cfg, embedTokens: embed, layers: Array(repeating: layer, count: layers),
                                 norm: [Float](repeating: 1, count: d), lmHead: embed)
             .withBlocking(chunkRows: chunkRows, queryBlock: queryBlock, keyBlock: keyBlock)

@@ -1,3 +1,5 @@
+import OmniNN
+
 /// The key/value cache of one request: per layer, the rotated keys and the values of every token seen so far.
 ///
 /// Layout per layer: `[kvHeads][capacity][headDim]` Float32, so the keys of one kv head form a contiguous

@@ -1,9 +1,12 @@
 import CPUKernels
 import Foundation
+import OmniNN
 import OmniTensor
 
 // The Qwen2.5-Omni thinker text decoder (SPEC 2): token embeddings, decoder layers (RMSNorm, grouped-query
-// attention with q/k/v bias and M-RoPE over 3-D positions, SwiGLU MLP), final RMSNorm and `lm_head`.
+// attention with q/k/v bias and M-RoPE over 3-D positions, SwiGLU MLP), final RMSNorm and `lm_head`, composed of
+// the layers tier's blocks (`OmniNN`: `WeightMatrix` products, `rmsNormRows`, `MultimodalRotary` tables,
+// `CausalAttention`).
 //
 // The model object holds only immutable weights; everything a request changes (KV cache, rope delta, cache
 // position, timings) lives in a `ThinkerState` value that the caller owns and passes `inout`.
@@ -19,21 +22,24 @@ public struct ThinkerError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String { message }
 }
 
+/// The thinker's weight matrix: the layers tier's `WeightMatrix` (kept under this name for callers).
+public typealias ThinkerMatrix = WeightMatrix
+
 /// The weights of one decoder layer (PyTorch layout: projections are `[out, in]`).
 public struct ThinkerLayerWeights: Sendable {
-    public var qProj: ThinkerMatrix, qBias: [Float]
-    public var kProj: ThinkerMatrix, kBias: [Float]
-    public var vProj: ThinkerMatrix, vBias: [Float]
-    public var oProj: ThinkerMatrix
-    public var gateProj: ThinkerMatrix
-    public var upProj: ThinkerMatrix
-    public var downProj: ThinkerMatrix
+    public var qProj: WeightMatrix, qBias: [Float]
+    public var kProj: WeightMatrix, kBias: [Float]
+    public var vProj: WeightMatrix, vBias: [Float]
+    public var oProj: WeightMatrix
+    public var gateProj: WeightMatrix
+    public var upProj: WeightMatrix
+    public var downProj: WeightMatrix
     public var inputNorm: [Float]
     public var postAttentionNorm: [Float]
 
-    public init(qProj: ThinkerMatrix, qBias: [Float], kProj: ThinkerMatrix, kBias: [Float], vProj: ThinkerMatrix,
-                vBias: [Float], oProj: ThinkerMatrix, gateProj: ThinkerMatrix, upProj: ThinkerMatrix,
-                downProj: ThinkerMatrix, inputNorm: [Float], postAttentionNorm: [Float]) {
+    public init(qProj: WeightMatrix, qBias: [Float], kProj: WeightMatrix, kBias: [Float], vProj: WeightMatrix,
+                vBias: [Float], oProj: WeightMatrix, gateProj: WeightMatrix, upProj: WeightMatrix,
+                downProj: WeightMatrix, inputNorm: [Float], postAttentionNorm: [Float]) {
         self.qProj = qProj; self.qBias = qBias
         self.kProj = kProj; self.kBias = kBias
         self.vProj = vProj; self.vBias = vBias
@@ -85,10 +91,10 @@ public struct ThinkerState: Sendable {
 /// The thinker text decoder with its weights. Immutable; share it freely.
 public final class ThinkerModel: @unchecked Sendable {
     public let config: ThinkerTextConfig
-    public let embedTokens: ThinkerMatrix
+    public let embedTokens: WeightMatrix
     public let layers: [ThinkerLayerWeights]
     public let norm: [Float]
-    public let lmHead: ThinkerMatrix
+    public let lmHead: WeightMatrix
     /// Rows per prefill chunk inside a layer (bounds the MLP intermediate: `chunkRows x intermediate_size`).
     public let chunkRows: Int
     /// The default `chunkRows`. Every projection GEMM of a chunk reads (packs) its whole weight matrix once, so
@@ -99,18 +105,16 @@ public final class ThinkerModel: @unchecked Sendable {
     public static let defaultChunkRows = 2048
     /// Attention block sizes: queries per block and keys per block of the online softmax.
     public let queryBlock: Int, keyBlock: Int
-    /// Inverse rotary frequencies, one per frequency pair (`head_dim / 2`), computed in Float32 like PyTorch.
-    let invFreq: [Float]
-    /// For each frequency pair, the position axis (0 t, 1 h, 2 w) that rotates it (`mrope_section`).
-    let pairAxis: [Int]
+    /// M-RoPE: inverse frequencies and, per frequency pair, the position axis (0 t, 1 h, 2 w) that rotates it.
+    let rotary: MultimodalRotary
 
     /// Builds a model and checks every weight's shape against `config`.
-    public init(config: ThinkerTextConfig, embedTokens: ThinkerMatrix, layers: [ThinkerLayerWeights], norm: [Float],
-                lmHead: ThinkerMatrix, chunkRows: Int = defaultChunkRows, queryBlock: Int = 128, keyBlock: Int = 512) throws {
+    public init(config: ThinkerTextConfig, embedTokens: WeightMatrix, layers: [ThinkerLayerWeights], norm: [Float],
+                lmHead: WeightMatrix, chunkRows: Int = defaultChunkRows, queryBlock: Int = 128, keyBlock: Int = 512) throws {
         try config.validate()
         let (d, hd, h, kv, inter, v) = (config.hiddenSize, config.headDim, config.numAttentionHeads,
                                         config.numKeyValueHeads, config.intermediateSize, config.vocabSize)
-        func check(_ name: String, _ m: ThinkerMatrix, _ r: Int, _ c: Int) throws {
+        func check(_ name: String, _ m: WeightMatrix, _ r: Int, _ c: Int) throws {
             if m.rows != r || m.cols != c {
                 throw ThinkerError("\(name): shape [\(m.rows), \(m.cols)], expected [\(r), \(c)]")
             }
@@ -147,13 +151,7 @@ public final class ThinkerModel: @unchecked Sendable {
         self.chunkRows = max(1, chunkRows)
         self.queryBlock = max(1, queryBlock)
         self.keyBlock = max(1, keyBlock)
-        let half = hd / 2
-        // inv_freq = 1 / theta^(2j / head_dim), each step in Float32 as PyTorch does it.
-        let theta = Float(config.ropeTheta)
-        invFreq = (0..<half).map { j in 1 / powf(theta, Float(2 * j) / Float(hd)) }
-        var axis = [Int]()
-        for (a, count) in config.mropeSection.enumerated() { axis += Array(repeating: a, count: count) }
-        pairAxis = axis
+        rotary = MultimodalRotary(headDim: hd, theta: config.ropeTheta, sections: config.mropeSection)
     }
 
     /// The same weights (shared, not copied) with other chunk / attention block sizes.
@@ -167,7 +165,7 @@ public final class ThinkerModel: @unchecked Sendable {
     /// decode steps.
     public var productPaths: (prefill: String, decode: String) {
         let m = layers.first?.qProj ?? embedTokens
-        return (m.productPath(rows: ThinkerMatrix.splitGEMMMinRows).rawValue, m.productPath(rows: 1).rawValue)
+        return (m.productPath(rows: MatrixProducts.splitMinRows).rawValue, m.productPath(rows: 1).rawValue)
     }
 
     /// Bytes held by all weights.
@@ -231,9 +229,8 @@ public final class ThinkerModel: @unchecked Sendable {
         }
         // Equal chunks of at most chunkRows rows; one workspace for all layers (no per-layer page faults).
         let chunk = (n + (n + chunkRows - 1) / chunkRows - 1) / ((n + chunkRows - 1) / chunkRows)
-        let ws = Workspace(config: config, chunk: chunk, queryBlock: min(chunk, queryBlock), keyBlock: keyBlock)
-        let rope = RopeTables(rows: n, half: config.headDim / 2)
-        fillRopeTables(rope, positions: positions)
+        let ws = ThinkerWorkspace(config: config, chunk: chunk, queryBlock: min(chunk, queryBlock), keyBlock: keyBlock)
+        let rope = rotary.tables(axes: [positions.t, positions.h, positions.w])
         for l in 0..<layers.count {
             x.withUnsafeMutableBufferPointer { xp in
                 runLayer(l, x: xp.baseAddress!, n: n, chunk: chunk, base: base, rope: rope, cache: &state.cache, ws: ws)
@@ -338,14 +335,15 @@ public final class ThinkerModel: @unchecked Sendable {
 
     // MARK: - One layer
 
-    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, chunk: Int, base: Int, rope: RopeTables,
-                          cache: inout KVCache, ws: Workspace) {
+    private func runLayer(_ li: Int, x: UnsafeMutablePointer<Float>, n: Int, chunk: Int, base: Int, rope: RotaryTables,
+                          cache: inout KVCache, ws: ThinkerWorkspace) {
         let w = layers[li]
         let d = config.hiddenSize
         let hd = config.headDim
         let qDim = config.numAttentionHeads * hd
         let kvDim = config.numKeyValueHeads * hd
         let inter = config.intermediateSize
+        let (heads, kvHeads) = (config.numAttentionHeads, config.numKeyValueHeads)
         let (h, q, k, v, attn, gate, up) = (ws.h, ws.q, ws.k, ws.v, ws.attn, ws.gate, ws.up)
         let eps = config.rmsNormEps
         var r0 = 0
@@ -360,9 +358,16 @@ public final class ThinkerModel: @unchecked Sendable {
             w.qProj.apply(h, n: m, into: q, ldOut: qDim)
             w.kProj.apply(h, n: m, into: k, ldOut: kvDim)
             w.vProj.apply(h, n: m, into: v, ldOut: kvDim, bias: w.vBias)
-            biasAndRoPE(q: q, k: k, rows: m, layer: w, rope: rope, offset: r0)
+            rope.biasAndRotate(q, rows: m, heads: heads, headDim: hd, bias: w.qBias, offset: r0)
+            rope.biasAndRotate(k, rows: m, heads: kvHeads, headDim: hd, bias: w.kBias, offset: r0)
             cache.write(layer: li, at: base + r0, n: m, k: k, v: v)
-            attention(q: q, rows: m, firstIndex: base + r0, layer: li, cache: cache, out: attn, ws: ws)
+            cache.keys[li].withUnsafeBufferPointer { kAll in
+                cache.values[li].withUnsafeBufferPointer { vAll in
+                    ws.attention.run(q: q, rows: m, firstIndex: base + r0, keys: kAll.baseAddress!,
+                                     values: vAll.baseAddress!, capacity: cache.capacity, out: attn,
+                                     scratch: ws.attentionScratch)
+                }
+            }
             w.oProj.apply(attn, n: m, into: xc, ldOut: d, accumulate: true)
             // MLP block.
             w.postAttentionNorm.withUnsafeBufferPointer { nw in
@@ -377,163 +382,16 @@ public final class ThinkerModel: @unchecked Sendable {
             r0 += m
         }
     }
-
-    /// Fills the cos / sin tables of M-RoPE for every token: frequency pair j of token i turns by
-    /// `position_axis(j)[i] · invFreq[j]` (a Float32 product, as PyTorch; cos and sin of it in Double, rounded).
-    /// Once per forward pass, shared by every layer; rows split over the BLAS threads.
-    private func fillRopeTables(_ rope: RopeTables, positions: PositionIds) {
-        let half = rope.half
-        let (cosT, sinT) = (rope.cos, rope.sin)
-        positions.t.withUnsafeBufferPointer { pt in
-            positions.h.withUnsafeBufferPointer { ph in
-                positions.w.withUnsafeBufferPointer { pw in
-                    let axes = [pt.baseAddress!, ph.baseAddress!, pw.baseAddress!]
-                    parallelRanges(rope.rows, minChunk: 256) { rows in
-                        for i in rows {
-                            for j in 0..<half {
-                                let angle = Float(axes[pairAxis[j]][i]) * invFreq[j]
-                                cosT[i * half + j] = Float(cos(Double(angle)))
-                                sinT[i * half + j] = Float(sin(Double(angle)))
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adds the q and k biases and rotates q (`[rows, heads·hd]`) and k (`[rows, kvHeads·hd]`) in place with
-    /// M-RoPE, rotate-half layout (pair j couples dims j and j + hd/2), for the tokens `offset ..< offset + rows`.
-    private func biasAndRoPE(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, rows: Int,
-                             layer w: ThinkerLayerWeights, rope: RopeTables, offset: Int) {
-        let hd = config.headDim, half = rope.half
-        let (heads, kvHeads) = (config.numAttentionHeads, config.numKeyValueHeads)
-        w.qBias.withUnsafeBufferPointer { qb in
-            w.kBias.withUnsafeBufferPointer { kb in
-                parallelRanges(rows, minChunk: 32) { r in
-                    let (c, s) = (rope.cos + (offset + r.lowerBound) * half, rope.sin + (offset + r.lowerBound) * half)
-                    ck_bias_rope_rows(q + r.lowerBound * heads * hd, r.count, heads, hd, heads * hd, qb.baseAddress,
-                                      c, s, half)
-                    ck_bias_rope_rows(k + r.lowerBound * kvHeads * hd, r.count, kvHeads, hd, kvHeads * hd,
-                                      kb.baseAddress, c, s, half)
-                }
-            }
-        }
-    }
-
-    /// Causal grouped-query attention for `rows` queries whose sequence indices are `firstIndex ..< firstIndex +
-    /// rows`; query i attends to cached tokens `0 ... firstIndex + i`. Blocked with an online softmax.
-    ///
-    /// The work items (kv head, query block) run in parallel, one per core, each with the BLAS limited to one thread
-    /// and its own scratch buffers: a worker's GEMMs and softmax run back to back on its core, instead of small
-    /// GEMMs split across cores with single-threaded softmax between them.
-    private func attention(q: UnsafePointer<Float>, rows: Int, firstIndex: Int, layer: Int, cache: KVCache,
-                           out: UnsafeMutablePointer<Float>, ws: Workspace) {
-        let kvHeads = config.numKeyValueHeads
-        let bq = min(rows, ws.queryBlock)
-        let blocks = (rows + bq - 1) / bq
-        let items = kvHeads * blocks
-        let workers = min(ws.workers, items)
-        let cap = cache.capacity
-        cache.keys[layer].withUnsafeBufferPointer { kAll in
-            cache.values[layer].withUnsafeBufferPointer { vAll in
-                let (kBase, vBase) = (kAll.baseAddress!, vAll.baseAddress!)
-                if workers <= 1 {
-                    for item in 0..<items {
-                        attentionBlock(item: item, blocks: blocks, bq: bq, q: q, rows: rows, firstIndex: firstIndex,
-                                       keys: kBase, values: vBase, capacity: cap, out: out, ws: ws, worker: 0)
-                    }
-                    return
-                }
-                // Later query blocks see more keys: hand out the costliest items first, to whichever worker is free.
-                let next = WorkCounter()
-                let args = UnsafeSendableBox((q, out, kBase, vBase))
-                BLASBackend.shared.withThreads(1) {
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
-                        let (q, out, kBase, vBase) = args.value
-                        while true {
-                            let t = next.take()
-                            if t >= items { break }
-                            // Order: last query block of every kv head first.
-                            let item = (t % kvHeads) * blocks + (blocks - 1 - t / kvHeads)
-                            attentionBlock(item: item, blocks: blocks, bq: bq, q: q, rows: rows,
-                                           firstIndex: firstIndex, keys: kBase, values: vBase, capacity: cap, out: out,
-                                           ws: ws, worker: w)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// One work item of `attention`: query block `item % blocks` of the `group` query heads sharing kv head
-    /// `item / blocks`, against every key it may see, using worker `worker`'s scratch buffers.
-    private func attentionBlock(item: Int, blocks: Int, bq: Int, q: UnsafePointer<Float>, rows: Int, firstIndex: Int,
-                                keys: UnsafePointer<Float>, values: UnsafePointer<Float>, capacity cap: Int,
-                                out: UnsafeMutablePointer<Float>, ws: Workspace, worker: Int) {
-        let hd = config.headDim
-        let heads = config.numAttentionHeads
-        let group = heads / config.numKeyValueHeads
-        let qStride = heads * hd
-        let bk = ws.keyBlock
-        let (qb, s, acc, mx, sum) = ws.attentionBuffers(worker)
-        let scale = 1 / Float(hd).squareRoot()
-        let blas = BLASBackend.shared
-        let g = item / blocks
-        let i0 = (item % blocks) * bq
-        let kHead = keys + g * cap * hd
-        let vHead = values + g * cap * hd
-        let nq = min(bq, rows - i0)
-        let m = group * nq
-        // Gather the block's queries of the `group` heads sharing kv head g: row gg·nq + i.
-        for gg in 0..<group {
-            let head = g * group + gg
-            for i in 0..<nq {
-                (qb + (gg * nq + i) * hd).update(from: q + (i0 + i) * qStride + head * hd, count: hd)
-            }
-        }
-        acc.update(repeating: 0, count: m * hd)
-        mx.update(repeating: -Float.infinity, count: m)
-        sum.update(repeating: 0, count: m)
-        let keyEnd = firstIndex + i0 + nq  // exclusive
-        let firstQuery = firstIndex + i0
-        var kb = 0
-        while kb < keyEnd {
-            let nk = min(bk, keyEnd - kb)
-            blas.sgemm(transA: false, transB: true, m: m, n: nk, k: hd, alpha: scale, a: qb, lda: hd,
-                       b: kHead + kb * hd, ldb: hd, beta: 0, c: s, ldc: nk)
-            for r in 0..<m {
-                let qi = firstQuery + r % nq
-                ck_online_softmax_row(s + r * nk, nk, min(nk, qi - kb + 1), mx + r, sum + r, acc + r * hd, hd)
-            }
-            blas.sgemm(transA: false, transB: false, m: m, n: hd, k: nk, a: s, lda: nk,
-                       b: vHead + kb * hd, ldb: hd, beta: 1, c: acc, ldc: hd)
-            kb += nk
-        }
-        for gg in 0..<group {
-            let head = g * group + gg
-            for i in 0..<nq {
-                let r = gg * nq + i
-                let inv = 1 / sum[r]
-                let dst = out + (i0 + i) * qStride + head * hd
-                let src = acc + r * hd
-                for c in 0..<hd { dst[c] = src[c] * inv }
-            }
-        }
-    }
 }
 
-// MARK: - Kernels
+// MARK: - Workspace
 
-/// Scratch buffers of one forward pass, sized for a chunk of rows and, per attention worker, one attention block;
-/// reused by every layer.
-final class Workspace: @unchecked Sendable {
+/// Scratch buffers of one forward pass, sized for a chunk of rows, plus the attention's per-worker scratch; reused
+/// by every layer.
+final class ThinkerWorkspace: @unchecked Sendable {
     let h, q, k, v, attn, gate, up: UnsafeMutablePointer<Float>
-    let qb, scores, acc, rowMax, rowSum: UnsafeMutablePointer<Float>
-    let queryBlock, keyBlock: Int
-    /// Attention workers (the BLAS thread count), each with its own slice of the attention buffers.
-    let workers: Int
-    private let mRows, headDim: Int
+    let attention: CausalAttention
+    let attentionScratch: AttentionScratch
 
     init(config c: ThinkerTextConfig, chunk: Int, queryBlock: Int, keyBlock: Int) {
         let qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
@@ -545,74 +403,11 @@ final class Workspace: @unchecked Sendable {
         attn = buffer(chunk * qDim)
         gate = buffer(chunk * c.intermediateSize)
         up = buffer(chunk * c.intermediateSize)
-        workers = max(1, BLASBackend.shared.threads)
-        mRows = c.groupSize * queryBlock
-        headDim = c.headDim
-        qb = buffer(workers * mRows * c.headDim)
-        scores = buffer(workers * mRows * keyBlock)
-        acc = buffer(workers * mRows * c.headDim)
-        rowMax = buffer(workers * mRows)
-        rowSum = buffer(workers * mRows)
-        self.queryBlock = queryBlock
-        self.keyBlock = keyBlock
+        attention = CausalAttention(heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim,
+                                    queryBlock: queryBlock, keyBlock: keyBlock)
+        attentionScratch = AttentionScratch(groupSize: c.groupSize, headDim: c.headDim, queryBlock: queryBlock,
+                                            keyBlock: keyBlock)
     }
 
-    /// Worker `w`'s query block, scores, accumulator, running max and running sum.
-    func attentionBuffers(_ w: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                        UnsafeMutablePointer<Float>) {
-        (qb + w * mRows * headDim, scores + w * mRows * keyBlock, acc + w * mRows * headDim, rowMax + w * mRows,
-         rowSum + w * mRows)
-    }
-
-    deinit { [h, q, k, v, attn, gate, up, qb, scores, acc, rowMax, rowSum].forEach { $0.deallocate() } }
-}
-
-/// The cos and sin of every token's rotary angles, `[rows, half]` each (`half` = head_dim / 2).
-final class RopeTables: @unchecked Sendable {
-    let rows, half: Int
-    let cos, sin: UnsafeMutablePointer<Float>
-    init(rows: Int, half: Int) {
-        self.rows = rows
-        self.half = half
-        cos = allocateFloats(max(rows * half, 1))
-        sin = allocateFloats(max(rows * half, 1))
-    }
-    deinit { cos.deallocate(); sin.deallocate() }
-}
-
-/// Asks for transparent huge pages for `count` floats at `p` when they span at least one 2 MiB page (see
-/// `ck_advise_huge_pages`): fresh prefill buffers (MLP intermediates of tens of MB, KV cache) then fault once per
-/// 2 MiB instead of once per 4 KiB. Call before the first write.
-func adviseHugePages(_ p: UnsafeMutableRawPointer, count: Int) {
-    if count >= 1 << 19 { ck_advise_huge_pages(p, count * MemoryLayout<Float>.stride) }
-}
-
-/// `count` uninitialised floats; from 4 MiB on aligned to 2 MiB and advised for huge pages. Free with `deallocate()`.
-func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-    if count < 1 << 20 { return .allocate(capacity: count) }
-    let p = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 2 << 20)
-    adviseHugePages(p, count: count)
-    return p.bindMemory(to: Float.self, capacity: count)
-}
-
-/// A shared counter that hands out work item numbers 0, 1, 2, ... to parallel workers.
-final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
-    }
-}
-
-/// RMSNorm per row: `out = weight · x / sqrt(mean(x²) + eps)` (Float32, as PyTorch). `out` may alias `x`.
-/// Rows split over the BLAS threads.
-func rmsNormRows(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
-                 out: UnsafeMutablePointer<Float>) {
-    parallelRanges(rows, minChunk: 64) { r in
-        ck_rms_norm_rows(x + r.lowerBound * dim, r.count, dim, weight, eps, out + r.lowerBound * dim)
-    }
+    deinit { [h, q, k, v, attn, gate, up].forEach { $0.deallocate() } }
 }

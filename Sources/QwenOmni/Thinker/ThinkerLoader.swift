@@ -1,4 +1,5 @@
 import Foundation
+import OmniNN
 import OmniTensor
 import SafeTensors
 
@@ -35,28 +36,9 @@ public enum ThinkerLayerParameter: String, CaseIterable, Sendable {
     case inputNorm = "input_layernorm.weight", postAttentionNorm = "post_attention_layernorm.weight"
 }
 
-/// Loading failed: the checkpoint's thinker keys do not match the model the config describes.
-public struct ThinkerLoadError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The checkpoint path.
-    public let checkpoint: String
-    /// Expected keys the checkpoint lacks.
-    public let missing: [String]
-    /// `thinker.model.*` / `thinker.lm_head.*` keys that no parameter uses.
-    public let unused: [String]
-    /// Keys whose shape or dtype is wrong, each with what was found and what was expected.
-    public let badShapes: [String]
-
-    public var description: String {
-        func list(_ title: String, _ keys: [String]) -> String {
-            guard !keys.isEmpty else { return "" }
-            let shown = keys.prefix(20).map { "    \($0)" }.joined(separator: "\n")
-            let more = keys.count > 20 ? "\n    ... and \(keys.count - 20) more" : ""
-            return "\n  \(title) (\(keys.count)):\n\(shown)\(more)"
-        }
-        return "thinker weights in \(checkpoint) do not match the config:"
-            + list("missing keys", missing) + list("unused keys", unused) + list("wrong shape or dtype", badShapes)
-    }
-}
+/// Loading failed: the checkpoint's thinker keys do not match the model the config describes (the strict weight
+/// schema's error: `missing`, `unused`, `badShapes`).
+public typealias ThinkerLoadError = WeightSchemaError
 
 /// Progress of a load: `done` of `total` tensors, the last one read.
 public struct ThinkerLoadProgress: Sendable {
@@ -111,6 +93,13 @@ public enum ThinkerLoader {
         return out
     }
 
+    /// The strict schema of the thinker's keys for `config`: every expected key with its shape (F32, F16 or BF16),
+    /// and every key under `prefixes` must be one of them.
+    public static func schema(_ parameters: [(ThinkerParameter, [Int])]) -> WeightSchema {
+        WeightSchema(subject: "thinker weights", against: "the config", prefix: "", ownedPrefixes: prefixes,
+                     specs: parameters.map { WeightSchema.Spec(checkpointKey($0.0), $0.1) })
+    }
+
     /// Reads `config.json` and the weights from a checkpoint folder.
     public static func load(path: String, storage: ThinkerWeightStorage = .auto, chunkRows: Int = ThinkerModel.defaultChunkRows,
                             progress: ((ThinkerLoadProgress) -> Void)? = nil) throws -> (model: ThinkerModel,
@@ -135,29 +124,13 @@ public enum ThinkerLoader {
             expected.removeAll { $0.0 == .lmHead }
         }
         // Strict key check first, so that a wrong checkpoint fails before reading gigabytes.
-        let expectedKeys = Set(expected.map { checkpointKey($0.0) })
-        var missing = [String](), badShapes = [String]()
-        for (p, shape) in expected {
-            let key = checkpointKey(p)
-            guard let e = checkpoint.entry(key) else { missing.append(key); continue }
-            if e.shape != shape {
-                badShapes.append("\(key): shape \(e.shape), expected \(shape)")
-            } else if ![.f32, .f16, .bf16].contains(e.dtype) {
-                badShapes.append("\(key): dtype \(e.dtype.rawValue), expected F32, F16 or BF16")
-            }
-        }
-        let unused = checkpoint.names.filter { k in
-            prefixes.contains { k.hasPrefix($0) } && !expectedKeys.contains(k)
-        }
-        if !missing.isEmpty || !unused.isEmpty || !badShapes.isEmpty {
-            throw ThinkerLoadError(checkpoint: checkpoint.path, missing: missing, unused: unused, badShapes: badShapes)
-        }
+        try schema(expected).validate(checkpoint)
 
         var mode = storage
         if mode == .auto {
             let params = expected.reduce(0) { $0 + $1.1.reduce(1, *) }
             let allBF16 = expected.allSatisfy { p, shape in shape.count != 2 || checkpoint.entry(checkpointKey(p))?.dtype == .bf16 }
-            if allBF16 && ThinkerMatrix.amxProductsAvailable {
+            if allBF16 && MatrixProducts.amxUsable {
                 mode = .bf16
             } else {
                 mode = Double(params * 4) <= 0.6 * Double(ProcessInfo.processInfo.physicalMemory) ? .float32 : .bf16
@@ -169,18 +142,18 @@ public enum ThinkerLoader {
             progress?(ThinkerLoadProgress(done: done, total: expected.count, key: key,
                                           bytes: checkpoint.entry(key)?.byteCount ?? 0))
         }
-        func matrix(_ p: ThinkerParameter) throws -> ThinkerMatrix {
+        func matrix(_ p: ThinkerParameter) throws -> WeightMatrix {
             let key = checkpointKey(p)
             let e = checkpoint.entry(key)!
             defer { report(key) }
             if mode == .bf16 {
                 if e.dtype == .bf16, let file = checkpoint.file(containing: key) {
                     let raw = try file.rawBytes(key)
-                    return ThinkerMatrix(rows: e.shape[0], cols: e.shape[1], bf16: raw.baseAddress!, owner: file)
+                    return WeightMatrix(rows: e.shape[0], cols: e.shape[1], bf16: raw.baseAddress!, owner: file)
                 }
-                return ThinkerMatrix.bf16(rounding: try checkpoint.floatTensor(key))
+                return WeightMatrix.bf16(rounding: try checkpoint.floatTensor(key))
             }
-            return ThinkerMatrix(rows: e.shape[0], cols: e.shape[1], float32: try checkpoint.floatTensor(key).scalars)
+            return WeightMatrix(rows: e.shape[0], cols: e.shape[1], float32: try checkpoint.floatTensor(key).scalars)
         }
         func vector(_ p: ThinkerParameter) throws -> [Float] {
             let key = checkpointKey(p)
@@ -190,7 +163,7 @@ public enum ThinkerLoader {
         let embed = try matrix(.embedTokens)
         var layers = [ThinkerLayerWeights]()
         for i in 0..<config.numHiddenLayers {
-            func m(_ lp: ThinkerLayerParameter) throws -> ThinkerMatrix { try matrix(.layer(i, lp)) }
+            func m(_ lp: ThinkerLayerParameter) throws -> WeightMatrix { try matrix(.layer(i, lp)) }
             func v(_ lp: ThinkerLayerParameter) throws -> [Float] { try vector(.layer(i, lp)) }
             layers.append(ThinkerLayerWeights(
                 qProj: try m(.qWeight), qBias: try v(.qBias), kProj: try m(.kWeight), kBias: try v(.kBias),

@@ -1,5 +1,6 @@
 import Testing
-@testable import OmniTensor
+import OmniTensor
+@testable import OmniNN
 
 /// bf16 products: rounding to nearest even, and the AMX and portable paths against a Double reference on the
 /// rounded operands.
@@ -68,7 +69,7 @@ import Testing
             #expect(got.shape == [m, n])
             let worst = zip(got.scalars, expected).map { abs(Double($0) - $1) }.max() ?? 0
             // Float32 accumulation of k products of size <= 1.
-            #expect(worst < 1e-6 * Double(k) + 1e-6, "useAMX \(useAMX) (AMX present: \(BF16Weight.amxAvailable)): max error \(worst)")
+            #expect(worst < 1e-6 * Double(k) + 1e-6, "useAMX \(useAMX) (AMX present: \(MatrixProducts.amxUsable)): max error \(worst)")
         }
         // All rows in order when `rows` is nil.
         let all = BF16Weight(weight).apply(to: source, bias: nil)
@@ -76,16 +77,17 @@ import Testing
         #expect(zip(all.scalars, allExpected).allSatisfy { abs(Double($0) - $1) < 1e-6 * Double(k) + 1e-6 })
     }
 
-    /// `BF16ValuedWeight`: only weights whose values are bf16 numbers are taken; products are Float32-accurate (the
+    /// `WeightMatrix(bf16Valued:)`: only weights whose values are bf16 numbers are taken; products are Float32-accurate (the
     /// activations are NOT rounded), rows gathered, bias added.
-    @Test(.enabled(if: BF16Weight.amxAvailable)) func bf16ValuedWeightsGiveFloat32Products() {
+    @Test(.enabled(if: MatrixProducts.amxUsable)) func bf16ValuedWeightsGiveFloat32Products() {
         let weight = Self.random([40, 100], seed: 4)
-        #expect(BF16ValuedWeight(weight) == nil)  // random Float32 values are not bf16 numbers
-        let w = BF16ValuedWeight(weight.roundedToBF16())!
+        #expect(!WeightMatrix(bf16Valued: weight).isBF16)  // random Float32 values are not bf16 numbers
+        let w = WeightMatrix(bf16Valued: weight.roundedToBF16())
+        #expect(w.isBF16)
         let source = Self.random([50, 100], seed: 5)
         let bias = Self.random([40], seed: 6)
         let rows = [49, 0, 7, 7, 31]
-        let got = w.apply(to: source, rows: rows, bias: bias)
+        let got = w.linear(source, rows: rows, bias: bias)
         #expect(got.shape == [5, 40])
         let rw = weight.roundedToBF16()
         var worst = 0.0, worstIfRounded = 0.0
@@ -102,8 +104,8 @@ import Testing
         }
         #expect(worst < 1e-5, "max error \(worst)")
         #expect(worstIfRounded > 1e-3)  // rounding the activations would have been visible
-        #expect(w.apply(to: source, rows: []).shape == [0, 40])
-        #expect(w.apply(to: source).shape == [50, 40])
+        #expect(w.linear(source, rows: []).shape == [0, 40])
+        #expect(w.linear(source).shape == [50, 40])
     }
 
     /// The thread grid of `ExactBF16Product.run` covers every output exactly once, keeps column runs on 32-column

@@ -3,11 +3,11 @@ import Foundation
 import OmniTensor
 import Testing
 
-@testable import QwenOmni
+@testable import OmniNN
 
 /// The AMX GEMM of Float32 activations with bf16 weights (`ck_split_gemm.h`): the exact three-way split of the
 /// activations, products against a Float64 reference at Float32 accuracy for edge shapes and strides, bit-exact
-/// results where a Float32 GEMM is exact, special values, and the decoder's use of it (`ThinkerMatrix`).
+/// results where a Float32 GEMM is exact, special values, and the decoder's use of it (`WeightMatrix`).
 @Suite struct SplitGEMMTests {
     static let amx = ck_has_amx_bf16() == 1
 
@@ -204,10 +204,10 @@ import Testing
         var rng = SeededGenerator(seed: 9)
         let (rows, cols) = (300, 320)  // > 65536 values: exercises the parallel widening of decode steps
         let w = Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { _ in Float(rng.nextUnit() * 2 - 1) })
-        let bf = ThinkerMatrix.bf16(rounding: w)
-        let f32 = ThinkerMatrix(rows: rows, cols: cols, float32: bf.toTensor().scalars)
+        let bf = WeightMatrix.bf16(rounding: w)
+        let f32 = WeightMatrix(rows: rows, cols: cols, float32: bf.toTensor().scalars)
         #expect(bf.toTensor().scalars != w.scalars)  // really rounded
-        for n in [1, 3, ThinkerMatrix.splitGEMMMinRows - 1, ThinkerMatrix.splitGEMMMinRows, 70, 300] {
+        for n in [1, 3, MatrixProducts.splitMinRows - 1, MatrixProducts.splitMinRows, 70, 300] {
             let x = (0..<n * cols).map { _ in Float(rng.nextUnit() * 2 - 1) }
             let prior = (0..<n * rows).map { _ in Float(rng.nextUnit()) }
             for accumulate in [false, true] {
@@ -220,9 +220,9 @@ import Testing
                         f32.apply(xp.baseAddress!, n: n, into: $0.baseAddress!, ldOut: rows, accumulate: accumulate)
                     }
                 }
-                let widening = n < ThinkerMatrix.splitGEMMMinRows ? ck_has_avx512() == 0 : !Self.amx
-                let expected: ThinkerMatrix.ProductPath = widening ? .widenedBLAS
-                    : n < ThinkerMatrix.splitGEMMMinRows ? .bf16GEMV : .amxSplit
+                let widening = n < MatrixProducts.splitMinRows ? ck_has_avx512() == 0 : !Self.amx
+                let expected: MatrixProducts.Path = widening ? .widenedBLAS
+                    : n < MatrixProducts.splitMinRows ? .bf16GEMV : .amxSplit
                 #expect(bf.productPath(rows: n) == expected && f32.productPath(rows: n) == .float32BLAS)
                 if widening {
                     #expect(a == b, "n \(n): widening path differs from Float32")
