@@ -8,6 +8,8 @@
 // Functions compiled for AVX-512 (F, BW, VL, DQ) whatever the target-wide flags; call only after ck_has_avx512().
 #define CK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 // The same plus AVX512-BF16 conversions and AMX tiles; call only after ck_has_amx_bf16().
+// Functions compiled for AVX2 + FMA (and F16C for half conversions); call only after ck_has_avx2_fma().
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define CK_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16,amx-tile,amx-bf16")))
 
 #include <stddef.h>

@@ -2,6 +2,8 @@
 #include "ck_internal.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #if CK_X86
 #include <cpuid.h>
@@ -33,6 +35,16 @@ static int detect_avx512(void) {
     return (b & f) && (b & dq) && (b & bw) && (b & vl);
 }
 
+static int detect_avx2_fma(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned int fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
+    if (!(c & fma) || !(c & osxsave) || !(c & avx)) return 0;
+    if ((read_xcr0() & 0x6) != 0x6) return 0;  // SSE and AVX state enabled by the OS
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 5)) != 0;  // AVX2
+}
+
 static int detect_amx_bf16(void) {
     if (!detect_avx512()) return 0;
     unsigned int a, b, c, d;
@@ -53,8 +65,25 @@ static int detect_amx_bf16(void) {
 
 #if !CK_X86
 static int detect_avx512(void) { return 0; }
+static int detect_avx2_fma(void) { return 0; }
 static int detect_amx_bf16(void) { return 0; }
 #endif
+
+// Per thread too: a test can run the AVX2 versions on an AVX-512 machine while other threads keep AVX-512.
+static _Thread_local int avx512_enabled = 1;
+
+void ck_set_avx512_enabled(int enabled) { avx512_enabled = enabled ? 1 : 0; }
+
+int ck_avx512_disabled_by_env(void) {
+    static atomic_int state = -1;
+    int s = atomic_load(&state);
+    if (s < 0) {
+        const char *v = getenv("OMNISIFT_DISABLE_AVX512");
+        s = (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0) ? 1 : 0;
+        atomic_store(&state, s);
+    }
+    return s;
+}
 
 // Runs `detect` once and keeps its answer in `state` (-1: not yet detected); 0 while the fast paths are disabled.
 static int cached(atomic_int *state, int (*detect)(void)) {
@@ -70,6 +99,16 @@ static int cached(atomic_int *state, int (*detect)(void)) {
 static atomic_int avx512_state = -1;
 static atomic_int amx_state = -1;
 
-int ck_has_avx512(void) { return cached(&avx512_state, detect_avx512); }
+static atomic_int avx2_state = -1;
 
-int ck_has_amx_bf16(void) { return cached(&amx_state, detect_amx_bf16); }
+int ck_has_avx512(void) {
+    if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;
+    return cached(&avx512_state, detect_avx512);
+}
+
+int ck_has_avx2_fma(void) { return cached(&avx2_state, detect_avx2_fma); }
+
+int ck_has_amx_bf16(void) {
+    if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;
+    return cached(&amx_state, detect_amx_bf16);
+}

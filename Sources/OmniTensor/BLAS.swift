@@ -32,6 +32,9 @@ public final class BLASBackend: @unchecked Sendable {
     public let coreName: String
     /// Whether this process chose the core type (true) or the environment / library did.
     public let coreTypeChosenByUs: Bool
+    /// Why the core type is what it is, for `--version` (e.g. "chosen by omnisift: AuthenticAMD CPU with AVX2 +
+    /// FMA and no AVX-512").
+    public let coreTypeReason: String
     /// Threads the library uses.
     public let threads: Int
     /// OpenBLAS's build configuration string, when available.
@@ -43,13 +46,14 @@ public final class BLASBackend: @unchecked Sendable {
     private let setThreadsFn: (@convention(c) (Int32) -> Void)?
     private let threadLock = NSLock()
 
-    private init(name: String, libraryPath: String?, coreName: String, chosen: Bool, threads: Int,
+    private init(name: String, libraryPath: String?, coreName: String, chosen: Bool, reason: String = "", threads: Int,
                  config: String?, sgemm: SgemmFn?, sgemv: SgemvFn?,
                  setThreads: (@convention(c) (Int32) -> Void)? = nil) {
         self.name = name
         self.libraryPath = libraryPath
         self.coreName = coreName
         self.coreTypeChosenByUs = chosen
+        self.coreTypeReason = reason
         self.threads = threads
         self.config = config
         self.sgemmFn = sgemm
@@ -120,10 +124,19 @@ public final class BLASBackend: @unchecked Sendable {
                            })
         #elseif os(Linux)
         var chosen = false
-        if getenv("OPENBLAS_CORETYPE") == nil, !coreTypeChoiceDisabled,
-           let core = CPUFeatures.current.preferredOpenBLASCoreType {
-            setenv("OPENBLAS_CORETYPE", core, 0)
+        var reason: String
+        let cpu = CPUFeatures.current
+        if let user = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) {
+            reason = "OPENBLAS_CORETYPE=\(user) set in the environment"
+        } else if coreTypeChoiceDisabled {
+            reason = "OpenBLAS's own detection (\(disableCoreTypeChoiceVariable) is set)"
+        } else if let choice = cpu.openBLASCoreChoice {
+            setenv("OPENBLAS_CORETYPE", choice.core, 0)
             chosen = true
+            reason = "chosen by omnisift: \(choice.reason)"
+                + (CPUFeatures.avx512Disabled ? " (AVX-512 hidden by \(CPUFeatures.avx512DisabledVariable))" : "")
+        } else {
+            reason = "OpenBLAS's own detection (no AVX2 + FMA seen)"
         }
         let threads = requestedThreads()
         // OpenBLAS reads its thread count at load time too; set it so no extra threads are spawned.
@@ -167,6 +180,7 @@ public final class BLASBackend: @unchecked Sendable {
             let isOpenBLAS = config != nil
             return BLASBackend(name: isOpenBLAS ? "openblas" : "blas", libraryPath: path,
                                coreName: isOpenBLAS ? core : "generic", chosen: chosen && isOpenBLAS,
+                               reason: isOpenBLAS ? reason : "not OpenBLAS",
                                threads: isOpenBLAS ? actualThreads : 1, config: config, sgemm: sgemm, sgemv: sgemv,
                                setThreads: isOpenBLAS ? setThreads : nil)
         }

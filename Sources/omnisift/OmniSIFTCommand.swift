@@ -30,6 +30,7 @@ enum OmniSIFTVersion {
         return """
         omnisift \(number)
         BLAS: \(blas.description)\(blas.libraryPath.map { " from \($0)" } ?? "")
+        OpenBLAS core type: \(blas.coreName) (\(blas.coreTypeReason.isEmpty ? "no OpenBLAS" : blas.coreTypeReason))
         CPU: \(cpu.modelName) [\(cpu.summary)]
         Kernels: \(CPUFeatures.kernelSummary)
         """

@@ -114,6 +114,24 @@ struct CPUFeaturesTests {
         #expect(partial.preferredOpenBLASCoreType == "Haswell")
     }
 
+    @Test("AMD (and Hygon) with AVX2 + FMA and no AVX-512 picks Zen; AMD with AVX-512 (Zen 4) picks SkylakeX; Intel AVX2 stays Haswell")
+    func zen() {
+        let amd = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n"
+        let epyc = CPUFeatures.parse(cpuinfo: amd + "flags\t\t: fpu sse2 avx avx2 fma\n")
+        #expect(epyc.vendor == "AuthenticAMD" && epyc.isAMD)
+        #expect(epyc.preferredOpenBLASCoreType == "Zen")
+        #expect(epyc.openBLASCoreChoice?.reason.contains("AuthenticAMD") == true)
+        let hygon = CPUFeatures.parse(cpuinfo: "vendor_id\t: HygonGenuine\nflags\t: avx2 fma\n")
+        #expect(hygon.preferredOpenBLASCoreType == "Zen")
+        let zen4 = CPUFeatures.parse(cpuinfo: amd + "flags\t\t: avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16\n")
+        #expect(zen4.preferredOpenBLASCoreType == "SkylakeX")
+        // Hiding AVX-512 (OMNISIFT_DISABLE_AVX512) turns Zen 4 into Zen and an AVX-512 Intel into Haswell.
+        #expect(zen4.withoutAVX512.preferredOpenBLASCoreType == "Zen")
+        let intel = CPUFeatures.parse(cpuinfo: Self.header + "flags\t\t: avx2 fma avx512f avx512bw avx512vl amx_tile\n")
+        #expect(intel.vendor == "GenuineIntel" && !intel.isAMD)
+        #expect(intel.withoutAVX512.preferredOpenBLASCoreType == "Haswell" && !intel.withoutAVX512.amx)
+    }
+
     @Test("no AVX2 (or no flags at all) leaves the choice to OpenBLAS")
     func none() {
         #expect(CPUFeatures.parse(cpuinfo: Self.header + "flags\t\t: fpu sse2 avx\n").preferredOpenBLASCoreType == nil)

@@ -1,5 +1,5 @@
 // CPU feature checks for the hand-written kernels of this target. Every kernel has a portable C version and, on
-// x86-64, an AVX-512 (and for GEMM an AMX) version compiled with a per-function `target` attribute, so the package
+// x86-64, an AVX-512 (and for GEMM an AMX; for the GEMV and the attention rows also an AVX2 + FMA) version compiled with a per-function `target` attribute, so the package
 // still builds for baseline x86-64 and picks the fast path at run time.
 #ifndef CK_FEATURES_H
 #define CK_FEATURES_H
@@ -14,6 +14,18 @@ int ck_has_avx512(void);
 /// 1 when AMX tiles with BF16 are usable by this process: the CPU has AMX-TILE and AMX-BF16 and the kernel granted
 /// the tile-data permission (Linux `arch_prctl(ARCH_REQ_XCOMP_PERM)`). Cached after the first call; 0 elsewhere.
 int ck_has_amx_bf16(void);
+
+/// 1 when the CPU and the OS support AVX2 and FMA (cpuid + XCR0), else 0. Cached after the first call. The AVX2
+/// kernels (bf16 GEMV, attention rows) run where this holds and AVX-512 does not (or is switched off).
+int ck_has_avx2_fma(void);
+
+/// 1 when the environment variable OMNISIFT_DISABLE_AVX512 is set to anything but "" or "0": ck_has_avx512 and
+/// ck_has_amx_bf16 then answer 0 for the whole process, which runs as on an AVX2-only CPU. Read once.
+int ck_avx512_disabled_by_env(void);
+
+/// Switches the AVX-512 and AMX paths off (0) or back on (1) for the calling thread only; the AVX2 (or portable)
+/// versions then run. For tests comparing the AVX2 kernels with the others on one machine.
+void ck_set_avx512_enabled(int enabled);
 
 /// Switches the fast paths off (0) or back on (1) for the calling thread only, so that a test can compare both
 /// while other threads keep the fast ones. The portable versions then run; results agree with the fast ones up to
