@@ -13,7 +13,8 @@ import Accelerate
 /// turns the choice off (OpenBLAS then detects the core itself). The thread count follows
 /// `OMNISIFT_THREADS`, then `OPENBLAS_NUM_THREADS`, then the number of active cores.
 ///
-/// On Apple platforms Accelerate is used. Without any BLAS, a portable Swift kernel runs (slow, and reported).
+/// On Apple platforms Accelerate is used. Without any BLAS (or with `OMNISIFT_BLAS=none`), a portable Swift kernel
+/// runs on all cores (`threads`), and the first product prints `portableWarning` (one line, with the fix).
 public final class BLASBackend: @unchecked Sendable {
     public typealias SgemmFn = @convention(c) (
         Int32, Int32, Int32, Int32, Int32, Int32, Float,
@@ -144,8 +145,10 @@ public final class BLASBackend: @unchecked Sendable {
         // Idle OpenBLAS threads spin for 2^28 cycles by default, stealing the cores from our own parallel loops
         // (attention, SiLU, STVP) between BLAS calls; 2^4 lets them sleep at once. The user's value wins.
         setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
-        let candidates = [
-            ProcessInfo.processInfo.environment["OMNISIFT_BLAS"],
+        // OMNISIFT_BLAS=none: no library, the portable kernel (for testing it on a machine that has OpenBLAS).
+        let requested = ProcessInfo.processInfo.environment["OMNISIFT_BLAS"]
+        let candidates = requested == "none" ? [] : [
+            requested,
             "libopenblas.so.0", "libopenblas.so",
             "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
             "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
@@ -185,10 +188,10 @@ public final class BLASBackend: @unchecked Sendable {
                                setThreads: isOpenBLAS ? setThreads : nil)
         }
         return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift (no BLAS found: install libopenblas0)",
-                           chosen: false, threads: 1, config: nil, sgemm: nil, sgemv: nil)
+                           chosen: false, threads: threads, config: nil, sgemm: nil, sgemv: nil)
         #else
-        return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift", chosen: false, threads: 1,
-                           config: nil, sgemm: nil, sgemv: nil)
+        return BLASBackend(name: "swift", libraryPath: nil, coreName: "portable Swift", chosen: false,
+                           threads: requestedThreads(), config: nil, sgemm: nil, sgemv: nil)
         #endif
     }
 
@@ -206,8 +209,50 @@ public final class BLASBackend: @unchecked Sendable {
             sgemmFn(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         } else {
+            warnPortableOnce()
+            parallelPortableSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// The one-line warning printed (to standard error, once per process) when a product runs without a BLAS.
+    public static let portableWarning = "warning: no BLAS library found: matrix products run on the portable Swift "
+        + "kernel (all cores, but 10-50x slower than OpenBLAS); run scripts/setup.sh or `apt-get install libopenblas0`"
+
+    private let warnLock = NSLock()
+    private var warned = false
+
+    private func warnPortableOnce() {
+        warnLock.lock()
+        defer { warnLock.unlock() }
+        guard !warned else { return }
+        warned = true
+        FileHandle.standardError.write(Data((Self.portableWarning + "\n").utf8))
+    }
+
+    /// `portableSgemm` split over `threads` workers: by rows of C when there are enough, else by columns (one
+    /// row: a matrix-vector product).
+    private func parallelPortableSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let work = m * n * max(k, 1)
+        guard threads > 1, work >= 1 << 16 else {
             portableSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                           b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m >= threads {
+            parallelRanges(m, minChunk: 1) { r in
+                portableSgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                              a: transA ? a + r.lowerBound : a + r.lowerBound * lda, lda: lda, b: b, ldb: ldb,
+                              beta: beta, c: c + r.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            parallelRanges(n, minChunk: 1) { r in
+                portableSgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda,
+                              b: transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb: ldb,
+                              beta: beta, c: c + r.lowerBound, ldc: ldc)
+            }
         }
     }
 
@@ -218,22 +263,43 @@ public final class BLASBackend: @unchecked Sendable {
             sgemvFn(101, transA ? 112 : 111, Int32(rows), Int32(cols), alpha, a, Int32(lda), x, 1, beta, y, 1)
         } else {
             // Treat as a gemm with one column.
+            warnPortableOnce()
             if transA {
-                portableSgemm(transA: true, transB: false, m: cols, n: 1, k: rows, alpha: alpha, a: a, lda: lda,
-                              b: x, ldb: 1, beta: beta, c: y, ldc: 1)
+                parallelPortableSgemm(transA: true, transB: false, m: cols, n: 1, k: rows, alpha: alpha, a: a, lda: lda,
+                                      b: x, ldb: 1, beta: beta, c: y, ldc: 1)
             } else {
-                portableSgemm(transA: false, transB: false, m: rows, n: 1, k: cols, alpha: alpha, a: a, lda: lda,
-                              b: x, ldb: 1, beta: beta, c: y, ldc: 1)
+                parallelPortableSgemm(transA: false, transB: false, m: rows, n: 1, k: cols, alpha: alpha, a: a, lda: lda,
+                                      b: x, ldb: 1, beta: beta, c: y, ldc: 1)
             }
         }
     }
 }
 
 /// Reference-quality row-major GEMM in plain Swift: the fallback when no BLAS library can be opened, and the
-/// oracle the tests compare BLAS against. Accumulates in Float, i-k-j loop order.
+/// oracle the tests compare BLAS against. Accumulates in Float: contiguous dot products for A·Bᵀ, else i-k-j loop order.
 public func portableSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if transB && !transA {
+        // Rows of A against rows of B: contiguous dot products.
+        for i in 0..<m {
+            let aRow = a + i * lda, cRow = c + i * ldc
+            for j in 0..<n {
+                let bRow = b + j * ldb
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                var p = 0
+                while p + 4 <= k {
+                    s0 += aRow[p] * bRow[p]; s1 += aRow[p + 1] * bRow[p + 1]
+                    s2 += aRow[p + 2] * bRow[p + 2]; s3 += aRow[p + 3] * bRow[p + 3]
+                    p += 4
+                }
+                while p < k { s0 += aRow[p] * bRow[p]; p += 1 }
+                let v = alpha * ((s0 + s1) + (s2 + s3))
+                cRow[j] = beta == 0 ? v : v + beta * cRow[j]
+            }
+        }
+        return
+    }
     let row = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(n, 1))
     defer { row.deallocate() }
     for i in 0..<m {

@@ -25,13 +25,15 @@ enum CLI {
         return dir.appendingPathComponent("omnisift")
     }
 
-    /// Runs `omnisift args...` to completion.
-    static func run(_ args: [String]) throws -> Output {
+    /// Runs `omnisift args...` to completion (one thread unless `environment` says otherwise; its entries are added
+    /// to this process's environment).
+    static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["OMNISIFT_THREADS"] = "1"
+        env.merge(extra) { _, new in new }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
