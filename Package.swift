@@ -34,8 +34,8 @@ let package = Package(
         .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
         .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni"]),
-        // Pictures: PNG writer/reader, canvas with a bitmap font, keep-mask mosaics, comparison charts.
-        .target(name: "OmniSIFTViz", dependencies: ["OmniTensor"]),
+        // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
+        .target(name: "OmniSIFTViz"),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
@@ -49,9 +49,11 @@ let package = Package(
         .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz"]),
+        // What only tests need: the PNG decoder the picture tests read their output back with.
+        .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
+        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
-        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz"]),
+        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

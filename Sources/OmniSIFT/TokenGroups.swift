@@ -1,23 +1,6 @@
 import OmniTensor
 import QwenOmni
 
-extension TokenModality {
-    /// The modality of a token from its id alone (SPEC 2 ids): the audio, video and image placeholders, the
-    /// special tokens of `QwenOmniTokens`, and text for everything else. Compressors never drop text or special
-    /// tokens.
-    public static func of(tokenId: Int64) -> TokenModality {
-        switch tokenId {
-        case QwenOmniTokens.video: return .video
-        case QwenOmniTokens.audio: return .audio
-        case QwenOmniTokens.image: return .image
-        case QwenOmniTokens.audioBOS, QwenOmniTokens.audioEOS, QwenOmniTokens.visionBOS, QwenOmniTokens.visionEOS,
-             QwenOmniTokens.pad, QwenOmniTokens.imStart, QwenOmniTokens.imEnd:
-            return .special
-        default: return .text
-        }
-    }
-}
-
 /// One temporal frame of video: all video tokens sharing one temporal position value, in sequence order.
 public struct VideoFrame: Sendable, Equatable {
     /// The temporal (t) position shared by the frame's tokens.

@@ -17,3 +17,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
+
+extension SeededGenerator {
+    /// `count` values uniform in [-bound, bound) with 24 random bits each (one draw per value): the one filler of
+    /// random weights and synthetic embeddings (random decoders, benchmark clips).
+    public mutating func uniformFloats(count: Int, bound: Float = 1) -> [Float] {
+        var a = [Float](repeating: 0, count: count)
+        for i in 0..<count { a[i] = (Float(next() >> 40) / 16_777_216 * 2 - 1) * bound }
+        return a
+    }
+}

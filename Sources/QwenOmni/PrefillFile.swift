@@ -223,7 +223,7 @@ public struct PrefillFile: Sendable {
                 throw fail("inputs_embeds has shape \(e.shape); expected [\(n), D] (N = \(n) from input_ids)")
             }
         }
-        if let e = embeddings, let i = Self.firstNonFinite(e.scalars) {
+        if let e = embeddings, let i = firstNonFinite(e.scalars) {
             let d = max(e.shape[1], 1)
             throw fail("inputs_embeds row \(i / d) (token id \(inputIds[i / d])) holds \(e.scalars[i]) at column \(i % d); "
                 + "embeddings must be finite (NaN or inf would silently turn every similarity, score and logit into NaN)")
@@ -338,24 +338,6 @@ public struct PrefillFile: Sendable {
             problem: "inputs_embeds row \(i / d) holds \(e.scalars[i]) at column \(i % d), beyond the range of "
                 + "\(dtype.rawValue) (it would be written as inf); write the embeddings as F32"
                 + (dtype == .f16 ? " or BF16" : ""))
-    }
-
-    /// Index of the first NaN or infinite value, or nil. One memory-bound pass in SIMD lanes (NaN and inf turn
-    /// `x * 0` into NaN); the element search only runs when one was found.
-    static func firstNonFinite(_ values: [Float]) -> Int? {
-        let found = values.withUnsafeBufferPointer { b -> Bool in
-            guard let base = b.baseAddress else { return false }
-            var acc = SIMD16<Float>(repeating: 0)
-            var i = 0
-            while i + 16 <= b.count {
-                acc += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) * 0
-                i += 16
-            }
-            var tail: Float = 0
-            while i < b.count { tail += b[i] * 0; i += 1 }
-            return (acc.sum() + tail).isNaN
-        }
-        return found ? values.firstIndex(where: { !$0.isFinite }) : nil
     }
 
     /// TMRoPE positions, rope delta and annotations computed from this file's ids and side inputs

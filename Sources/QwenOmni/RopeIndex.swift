@@ -4,30 +4,6 @@ import Foundation
 // reference `get_rope_index` does, plus a per-token annotation (modality, time, frame, chunk, row, column)
 // that compression methods use to group tokens.
 
-/// What a token of the sequence is.
-public enum TokenModality: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    /// Ordinary text.
-    case text
-    /// A special token: `<|vision_bos|>`, `<|audio_eos|>`, `<|im_start|>`, `<|im_end|>`, pad, ...
-    case special
-    /// An image patch token (`<|IMAGE|>`).
-    case image
-    /// A video patch token (`<|VIDEO|>`).
-    case video
-    /// An audio token (`<|AUDIO|>`), standalone or a video's sound track.
-    case audio
-
-    public var description: String {
-        switch self {
-        case .text: "text"
-        case .special: "special"
-        case .image: "image"
-        case .video: "video"
-        case .audio: "audio"
-        }
-    }
-}
-
 /// Where one token sits: its modality and, for media tokens, its place in time and space. Fields that do not
 /// apply hold -1.
 public struct TokenAnnotation: Sendable, Equatable {
@@ -158,10 +134,9 @@ public enum RopeIndex {
         var pt = [Int64](repeating: 0, count: n)
         var ph = [Int64](repeating: 0, count: n)
         var pw = [Int64](repeating: 0, count: n)
-        let special: Set<Int64> = [
-            config.audioStartTokenId, config.audioEndTokenId, config.visionStartTokenId, config.visionEndTokenId,
-            QwenOmniTokens.imStart, QwenOmniTokens.imEnd, QwenOmniTokens.pad,
-        ]
+        let special = QwenOmniTokens.specialIds(
+            audioBOS: config.audioStartTokenId, audioEOS: config.audioEndTokenId,
+            visionBOS: config.visionStartTokenId, visionEOS: config.visionEndTokenId)
         var ann = inputIds.map { TokenAnnotation(modality: special.contains($0) ? .special : .text) }
         var blocks: [MultimodalBlock] = []
         var lastMax: Int64 = -1  // maximum of the last emitted block

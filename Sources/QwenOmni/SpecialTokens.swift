@@ -10,4 +10,14 @@ public enum QwenOmniTokens {
     public static let pad: Int64 = 151643          // <|endoftext|>
     public static let imStart: Int64 = 151644      // <|im_start|>
     public static let imEnd: Int64 = 151645        // <|im_end|>
+
+    /// The special (neither text nor placeholder) token ids with the given bos/eos ids (a config may set those):
+    /// audio and vision bos/eos, `<|im_start|>`, `<|im_end|>` and pad.
+    public static func specialIds(audioBOS: Int64 = audioBOS, audioEOS: Int64 = audioEOS,
+                                  visionBOS: Int64 = visionBOS, visionEOS: Int64 = visionEOS) -> Set<Int64> {
+        [audioBOS, audioEOS, visionBOS, visionEOS, imStart, imEnd, pad]
+    }
+
+    /// The special token ids of Qwen2.5-Omni (`specialIds()` with the standard ids).
+    public static let special: Set<Int64> = specialIds()
 }

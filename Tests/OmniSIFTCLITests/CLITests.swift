@@ -5,6 +5,7 @@ import OmniTensor
 import OmniSIFTViz
 import QwenOmni
 import SafeTensors
+import OmniSIFTTestSupport
 import Testing
 
 /// End to end through the real binary: arguments in, files and reports out, errors with non-zero status.

@@ -1,3 +1,4 @@
+import OmniSIFTTestSupport
 import Testing
 @testable import OmniSIFTViz
 

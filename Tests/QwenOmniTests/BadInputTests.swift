@@ -25,7 +25,7 @@ struct BadInputTests {
         var s = [Float](repeating: 1, count: 37)
         s[36] = .nan
         long.embeddings = Tensor(shape: [37, 1], scalars: s)
-        #expect(PrefillFile.firstNonFinite(s) == 36)
+        #expect(firstNonFinite(s) == 36)
         #expect(throws: PrefillFileError.self) { try long.validate() }
 
         // Written around the validation (as another tool could), the file is refused on reading, naming it.

@@ -1,4 +1,3 @@
-import OmniNN
 import OmniTensor
 import QwenOmni
 
@@ -29,29 +28,6 @@ public enum DemoDecoder {
     /// A decoder of `layers` layers for width `hidden`, every weight drawn uniformly in ±1/sqrt(fan_in) from a
     /// seeded generator (q/k/v biases 0.01, norms 1), each layer its own draw.
     public static func randomModel(hidden: Int, layers: Int, seed: UInt64) throws -> ThinkerModel {
-        let c = try config(hidden: hidden, layers: layers)
-        var rng = SeededGenerator(seed: seed)
-        func random(_ rows: Int, _ cols: Int) -> WeightMatrix {
-            let bound = 1 / Float(cols).squareRoot()
-            var a = [Float](repeating: 0, count: rows * cols)
-            for i in a.indices {
-                a[i] = (Float(rng.next() >> 40) / 16_777_216 * 2 - 1) * bound
-            }
-            return WeightMatrix(rows: rows, cols: cols, float32: a)
-        }
-        let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
-        var ls: [ThinkerLayerWeights] = []
-        for _ in 0..<layers {
-            ls.append(ThinkerLayerWeights(
-                qProj: random(q, d), qBias: [Float](repeating: 0.01, count: q),
-                kProj: random(kv, d), kBias: [Float](repeating: 0.01, count: kv),
-                vProj: random(kv, d), vBias: [Float](repeating: 0.01, count: kv),
-                oProj: random(d, q), gateProj: random(c.intermediateSize, d), upProj: random(c.intermediateSize, d),
-                downProj: random(d, c.intermediateSize), inputNorm: [Float](repeating: 1, count: d),
-                postAttentionNorm: [Float](repeating: 1, count: d)))
-        }
-        let embed = random(c.vocabSize, d)
-        return try ThinkerModel(config: c, embedTokens: embed, layers: ls, norm: [Float](repeating: 1, count: d),
-                                lmHead: embed)
+        try ThinkerModel.random(config: try config(hidden: hidden, layers: layers), seed: seed)
     }
 }

@@ -150,13 +150,8 @@ struct BenchCompressCommand: ParsableCommand {
         let e = lastMax + 1
         ids += [QwenOmniTokens.audioEOS, QwenOmniTokens.visionEOS, 3838, QwenOmniTokens.imEnd]
         t += [e, e, e + 1, e + 2]; h += [e, e, e + 1, e + 2]; w += [e, e, e + 1, e + 2]
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        var scalars = [Float](repeating: 0, count: ids.count * hiddenSize)
-        for i in 0..<scalars.count {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            scalars[i] = Float(Int64(bitPattern: state >> 40) - (1 << 23)) / Float(1 << 23)
-        }
-        let embeddings = Tensor(shape: [ids.count, hiddenSize], scalars: scalars)
+        var rng = SeededGenerator(seed: seed)
+        let embeddings = Tensor(shape: [ids.count, hiddenSize], scalars: rng.uniformFloats(count: ids.count * hiddenSize))
         return (ids, PositionIds(t: t, h: h, w: w), unrounded ? embeddings : embeddings.roundedToBF16())
     }
 

@@ -145,38 +145,12 @@ struct BenchPrefillCommand: ParsableCommand {
 
     /// A model with `layers` references to one random layer of shape `c` (vocab 16: embeddings unused).
     func makeModel(_ c: ThinkerTextConfig) throws -> ThinkerModel {
-        var rng = SeededGenerator(seed: 1)
-        func random(_ rows: Int, _ cols: Int) -> WeightMatrix {
-            var a = [Float](repeating: 0, count: rows * cols)
-            let scale = 1 / Float(cols).squareRoot()
-            a.withUnsafeMutableBufferPointer { p in
-                var i = 0
-                while i < p.count {
-                    let bits = rng.next()
-                    // Two uniform values in [-scale, scale) per 64 random bits.
-                    p[i] = (Float(UInt32(truncatingIfNeeded: bits) >> 8) / 8_388_608 - 1) * scale
-                    if i + 1 < p.count { p[i + 1] = (Float(UInt32(truncatingIfNeeded: bits >> 32) >> 8) / 8_388_608 - 1) * scale }
-                    i += 2
-                }
-            }
-            // bf16 values, as in the released checkpoints, whichever way they are stored.
-            let t = Tensor(shape: [rows, cols], scalars: a).roundedToBF16()
-            return resolvedStorage == "bf16" ? WeightMatrix.bf16(rounding: t)
-                : WeightMatrix(rows: rows, cols: cols, float32: t.scalars)
-        }
-        let d = c.hiddenSize, q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
-        let layer = ThinkerLayerWeights(
-            qProj: random(q, d), qBias: [Float](repeating: 0.01, count: q), kProj: random(kv, d),
-            kBias: [Float](repeating: 0.01, count: kv), vProj: random(kv, d), vBias: [Float](repeating: 0.01, count: kv),
-            oProj: random(d, q), gateProj: random(c.intermediateSize, d), upProj: random(c.intermediateSize, d),
-            downProj: random(d, c.intermediateSize), inputNorm: [Float](repeating: 1, count: d),
-            postAttentionNorm: [Float](repeating: 1, count: d))
         var cfg = c
         cfg.numHiddenLayers = layers
         cfg.vocabSize = 16
-        let embed = WeightMatrix(rows: 16, cols: d, float32: [Float](repeating: 0, count: 16 * d))
-        return try ThinkerModel(config: cfg, embedTokens: embed, layers: Array(repeating: layer, count: layers),
-                                norm: [Float](repeating: 1, count: d), lmHead: embed)
+        // bf16 values, as in the released checkpoints, whichever way they are stored.
+        return try ThinkerModel.random(config: cfg, seed: 1, sharedLayer: true, bf16Values: true,
+                                       storage: resolvedStorage == "bf16" ? .bf16 : .float32)
             .withBlocking(chunkRows: chunkRows, queryBlock: queryBlock, keyBlock: keyBlock)
     }
 
@@ -247,9 +221,7 @@ struct BenchPrefillCommand: ParsableCommand {
                 for f in keepList {
                     let n = Self.tokens(seconds: clip, retained: f)
                     var rng = SeededGenerator(seed: 7)
-                    var e = [Float](repeating: 0, count: n * c.hiddenSize)
-                    for i in 0..<e.count { e[i] = Float(Int64(rng.next() >> 40) - (1 << 23)) / Float(1 << 23) }
-                    let emb = Tensor(shape: [n, c.hiddenSize], scalars: e)
+                    let emb = Tensor(shape: [n, c.hiddenSize], scalars: rng.uniformFloats(count: n * c.hiddenSize))
                     // Kept tokens at increasing original positions with gaps (positions themselves do not change cost).
                     let stride = Int64(max(1, Int((1 / f).rounded())))
                     let pos = (0..<Int64(n)).map { $0 * stride }

@@ -1,3 +1,5 @@
+import SafeTensors
+
 /// Summaries of many tensors by key prefix, for listing big checkpoints (`omnisift inspect`).
 ///
 /// A name's group key is its first `depth` dot-separated parts, cut at the first all-digit part (a layer index),

@@ -1,5 +1,6 @@
 import Testing
-@testable import SafeTensors
+import SafeTensors
+@testable import omnisift
 
 @Suite struct TensorGroupTests {
     @Test func groupKeys() {

@@ -1,5 +1,5 @@
 import Testing
-@testable import OmniSIFTViz
+@testable import omnisift
 
 @Test func progressLineShowsPercentRateAndETA() {
     var m = ProgressMeter(label: "prefill", total: 1000, unit: "tok", startTime: 100)

@@ -1,3 +1,5 @@
+import OmniSIFTViz
+
 /// The state and text of a progress line, without any I/O or clock: callers pass the time in seconds from any
 /// monotonic clock. The CLI's terminal progress bar draws these lines; tests check them directly.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import OmniSIFTViz
 
 /// Reads PNG files: 8-bit (and 16-bit, reduced to 8) greyscale, grey+alpha, RGB, RGBA, and 8-bit palette
 /// images, not interlaced. The zlib data may use stored, fixed-Huffman or dynamic-Huffman deflate blocks, so
