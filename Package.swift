@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "OmniNN", targets: ["OmniNN"]),
         .library(name: "QwenOmni", targets: ["QwenOmni"]),
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
+        .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,13 +35,16 @@ let package = Package(
         .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
         .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni"]),
+        // The pipeline library: typed stages from a prefill file to a compressed prompt, the thinker's prompt and a
+        // generation report; the CLI, the evaluation harness and the server call the same functions.
+        .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTViz",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +55,7 @@ let package = Package(
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
+        .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
         .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),

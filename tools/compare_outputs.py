@@ -2,7 +2,8 @@
 """Compares two output folders of tools/arch_outputs.sh byte for byte, ignoring what measures time.
 
 .safetensors: header (minus metadata whose key ends in _ms, _seconds or holds 'time') and every tensor's bytes.
-.stdout holding JSON: the parsed JSON minus timing / memory fields. Other files (PNG, ...): bytes.
+.stdout holding JSON: the parsed JSON minus timing / memory fields. .stderr (notes, errors): text. Other files
+(PNG, ...): bytes. The folders' own paths are replaced by one name before comparing.
 Exit 1 and one line per difference when the folders differ."""
 import json, os, struct, sys
 
@@ -52,8 +53,10 @@ def compare(a, b, rel, problems, roots):
                 problems.append(f"{rel}: text differs")
     elif rel.endswith(".stderr"):
         ra, rb = open(a).read(), open(b).read()
-        if ("exit" in ra) != ("exit" in rb):
-            problems.append(f"{rel}: exit status differs: {ra[-200:]!r} vs {rb[-200:]!r}")
+        for root in sorted(roots, key=len, reverse=True):
+            ra, rb = ra.replace(root, "OUT"), rb.replace(root, "OUT")
+        if ra != rb:
+            problems.append(f"{rel}: stderr (notes, errors, exit status) differs: {ra[-200:]!r} vs {rb[-200:]!r}")
     elif open(a, "rb").read() != open(b, "rb").read():
         problems.append(f"{rel}: bytes differ")
 

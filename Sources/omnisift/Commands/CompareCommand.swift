@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniSIFT
+import OmniSIFTPipeline
 import OmniSIFTViz
 import OmniTensor
 import QwenOmni
@@ -113,21 +114,8 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let names = try CompressorRegistry.parseList(methods)
-        var file = try PrefillFile.read(path: input)
-        if file.keepMask != nil {
-            throw OmniSIFTError("\(input) already holds a keep_mask (it is a compressed file); compare on the original prefill file")
-        }
-        guard let embeddings = file.embeddings else {
-            throw OmniSIFTError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
-        }
-        if file.positionIds == nil {
-            do { file = try file.withComputedPositions() } catch {
-                throw OmniSIFTError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
-            }
-        }
-        let compressionInput = try CompressionInput(
-            inputIds: file.inputIds, positionIds: file.positionIds!, embeddings: embeddings, labels: file.labels,
-            audioSaliency: file.audioSaliency)
+        let prompt = try PreparedPrompt.read(path: input, purpose: "compare on")
+        let compressionInput = prompt.input
         let opts = options
 
         var rows: [CompareReport.Row] = []
@@ -142,8 +130,8 @@ struct CompareCommand: ParsableCommand {
             // reason; the others still run.
             let plan: RatioPlanner.Plan
             do {
-                plan = try CompressorRegistry.plan(for: name, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
-                                                   options: opts)
+                plan = try CompressionRequest(method: name, options: opts, keep: keep, rhoAudio: rhoAudio)
+                    .plan(for: compressionInput)!
             } catch let error as OmniSIFTError {
                 notes.append("\(name): left out: \(error.message)")
                 continue

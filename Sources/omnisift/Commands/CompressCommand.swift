@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniSIFT
+import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
 import SafeTensors
@@ -108,71 +109,28 @@ struct CompressCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try OutputPath.requireDistinct(output: output, input: input, writes: "the compressed file")
-        if let selector {
-            try OutputPath.requireDistinct(output: output, input: selector, inputRole: "the --selector file",
-                                           writes: "the compressed file")
-        }
-        var file = try PrefillFile.read(path: input)
-        if file.keepMask != nil {
-            throw OmniSIFTError("\(input) already holds a keep_mask (it is a compressed file); compress the original prefill file")
-        }
-        guard let embeddings = file.embeddings else {
-            throw OmniSIFTError("\(input) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
-        }
-        if file.positionIds == nil {
-            do {
-                file = try file.withComputedPositions()
-            } catch {
-                throw OmniSIFTError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
-            }
-        }
+    /// The compression the flags ask for.
+    var request: CompressionRequest {
         var options = CompressorOptions()
         options.selectorPath = selector
         options.selectorHeads = selectorHeads
         options.selectorPrecision = selectorPrecision
         if let f = audioFallback { options.audioFallback = AudioFallback(rawValue: f)! }
         options.seed = seed
-        let compressor = try CompressorRegistry.make(method, options: options)
+        return CompressionRequest(method: method, options: options, keep: keep, rhoVideo: rhoVideo, rhoAudio: rhoAudio)
+    }
 
-        let clock = ContinuousClock.now
-        let compressionInput = try CompressionInput(
-            inputIds: file.inputIds, positionIds: file.positionIds!, embeddings: embeddings, labels: file.labels,
-            audioSaliency: file.audioSaliency)
-        var plan: RatioPlanner.Plan?
-        let budget: CompressionBudget
-        if let keep {
-            plan = try CompressorRegistry.plan(for: method, input: compressionInput, keep: keep, rhoAudio: rhoAudio,
-                                               options: options)
-            budget = plan!.budget
-        } else {
-            budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
-        }
-        if method.lowercased() == "omnizip" && OmniZipCompressor.usesFallbackSaliency(compressionInput) {
-            FileHandle.standardError.write(Data("note: \(input) has no audio_saliency; OmniZip used its fallback saliency (mean cosine similarity to the other audio tokens)\n".utf8))
-        }
-        let result = try compressor.compress(compressionInput, budget: budget)
-        if result.before.audioVideo == 0 {
-            FileHandle.standardError.write(Data("note: \(input) has no audio or video tokens: nothing was compressed (text, special and image tokens are always kept)\n".utf8))
-        }
-        let compressMs = clock.duration(to: .now).milliseconds
-
-        var out = result.prefillFile(original: file)
-        out.metadata["compress_ms"] = String(format: "%.3f", compressMs)
+    func run() throws {
+        try OutputPath.requireDistinct(output: output, input: input, writes: "the compressed file")
         if let selector {
-            out.metadata["selector"] = selector
-            out.metadata["selector_precision"] = selectorPrecision.rawValue
+            try OutputPath.requireDistinct(output: output, input: selector, inputRole: "the --selector file",
+                                           writes: "the compressed file")
         }
-        if let plan {
-            out.metadata["target_keep"] = "\(plan.targetRetained)"
-            out.metadata["audio_ratio_choice"] = plan.audioChoice.rawValue
-            out.metadata["reference_rho_audio"] = "\(plan.referenceRhoAudio)"
-            if let note = plan.note { out.metadata["plan_note"] = note }
-        }
-        if let omni = compressor as? OmniSIFTCompressor, out.audioScores != nil {
-            out.metadata["audio_scores_source"] = omni.audioScoreSource
-        }
+        let prompt = try PreparedPrompt.read(path: input)
+        let compression = try Compression(prompt, request: request)
+        for note in compression.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        let result = compression.result
+        let out = compression.prefillFile(original: prompt.file)
         try out.write(to: output, embeddingDType: SafeTensorsDType(rawValue: embeddingsDtype.uppercased())!)
         let extras = try SafeTensorsFile(path: input).names.filter { !PrefillFile.Key.tensors.contains($0) }
         if !extras.isEmpty {
@@ -180,7 +138,8 @@ struct CompressCommand: ParsableCommand {
                 "note: \(output) does not carry \(input)'s non-prefill tensors (their rows cannot be gathered): \(extras.joined(separator: ", "))\n".utf8))
         }
 
-        let report = CompressReport(result: result, compressMs: compressMs, plan: plan, input: input, output: output)
+        let report = CompressReport(result: result, compressMs: compression.milliseconds, plan: compression.plan,
+                                    input: input, output: output)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
 import SafeTensors
@@ -47,7 +48,7 @@ struct ForwardCommand: ParsableCommand {
         let loaded = try ThinkerCLI.loadModel(path: model, storage: storage,
                                               quiet: quiet || json)
         let file = try PrefillFile.read(path: input)
-        let prompt = try ThinkerCLI.prompt(from: file, path: input, model: loaded.model, config: loaded.config.thinker)
+        let prompt = try ThinkerPrompt(file: file, path: input, model: loaded.model, config: loaded.config.thinker)
         var state = loaded.model.makeState(ropeDelta: prompt.ropeDelta, capacity: prompt.embeddings.rows)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let hidden = try loaded.model.forward(embeddings: prompt.embeddings, positions: prompt.positions, state: &state)
@@ -112,73 +113,6 @@ enum ThinkerCLI {
         } catch let e as ThinkerLoadError {
             throw ThinkerError(e.description)
         }
-    }
-
-    struct Prompt {
-        var embeddings: Tensor
-        var positions: PositionIds
-        var ropeDelta: Int64
-        /// Prompt length before any compression (the keep mask's length for a compressed file).
-        var uncompressedLength: Int
-    }
-
-    /// Embeddings, positions and rope delta of a prefill file, with clear errors for what is missing.
-    static func prompt(from file: PrefillFile, path: String, model: ThinkerModel, config: ThinkerConfig) throws -> Prompt {
-        let n = file.inputIds.count
-        if n == 0 { throw ThinkerError("\(path): input_ids is empty") }
-        let embeddings: Tensor
-        if let e = file.embeddings {
-            if e.cols != model.config.hiddenSize {
-                throw ThinkerError("\(path): inputs_embeds is [\(e.rows), \(e.cols)] but the model's hidden size is \(model.config.hiddenSize)")
-            }
-            embeddings = e
-        } else {
-            do {
-                embeddings = try model.embed(file.inputIds.map { Int($0) })
-            } catch {
-                throw ThinkerError("\(path): no inputs_embeds, and input_ids cannot be looked up: \(error)")
-            }
-        }
-        var positions = file.positionIds
-        var delta = file.ropeDeltas?.first
-        if positions == nil {
-            if file.keepMask != nil {
-                throw ThinkerError("\(path): a compressed file (keep_mask present) must carry its position_ids")
-            }
-            let r = try file.ropeIndex(config: config)
-            positions = r.positionIds
-            delta = delta ?? r.ropeDelta
-        }
-        let uncompressed = file.keepMask?.count ?? n
-        // Positions and the rope delta become RoPE angles and decode positions (cache position + delta): values
-        // far outside any real prompt are a broken file, and near Int64's ends they would overflow.
-        let limit = ThinkerCLI.positionLimit
-        if let p = positions, let (row, i) = firstOutOfRange(p, limit: limit) {
-            let v = row == "t" ? p.t[i] : row == "h" ? p.h[i] : p.w[i]
-            throw ThinkerError("\(path): position_ids row \(row) holds \(v) at token \(i); positions must lie within ±\(limit)")
-        }
-        if let d = delta, !(-limit...limit).contains(d) {
-            throw ThinkerError("\(path): rope_deltas is \(d); it must lie within ±\(limit)")
-        }
-        // Without rope_deltas, derive it from the positions (only exact for an uncompressed prompt).
-        if delta == nil {
-            if file.keepMask != nil {
-                throw ThinkerError("\(path): a compressed file must carry rope_deltas (it cannot be recomputed)")
-            }
-            delta = positions!.maximum + 1 - Int64(n)
-        }
-        return Prompt(embeddings: embeddings, positions: positions!, ropeDelta: delta!, uncompressedLength: uncompressed)
-    }
-
-    /// Largest magnitude accepted for a position id or rope delta (2^31 - 1, far beyond any context window).
-    static let positionLimit: Int64 = Int64(Int32.max)
-
-    /// The first (row, token) whose position lies outside ±`limit`, or nil.
-    static func firstOutOfRange(_ p: PositionIds, limit: Int64) -> (String, Int)? {
-        for (name, row) in [("t", p.t), ("h", p.h), ("w", p.w)] {
-            if let i = row.firstIndex(where: { $0 < -limit || $0 > limit }) { return (name, i) }
-        }
-        return nil
     }
 
     static func bytes(_ b: Int) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OmniSIFT
+import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
 
@@ -110,7 +111,7 @@ struct GenerateCommand: ParsableCommand {
                                               quiet: quiet || json)
         let thinker = loaded.model
         let file = try PrefillFile.read(path: input)
-        var prompt = try ThinkerCLI.prompt(from: file, path: input, model: thinker, config: loaded.config.thinker)
+        var prompt = try ThinkerPrompt(file: file, path: input, model: thinker, config: loaded.config.thinker)
         try Self.checkCacheFits(model: thinker, promptTokens: prompt.embeddings.rows, maxNewTokens: maxNewTokens)
         var before = ModalityCounts(inputIds: file.inputIds)
         var after = before
@@ -122,49 +123,28 @@ struct GenerateCommand: ParsableCommand {
 
         // ---- Compression (--method M --keep F) -------------------------------------------------------------
         if let method {
-            if file.keepMask != nil {
-                throw ThinkerError("\(input) is already compressed (keep_mask present); --method needs the original prefill file")
-            }
             var options = CompressorOptions()
             options.selectorPath = selector
             if let f = audioFallback { options.audioFallback = AudioFallback(rawValue: f)! }
             options.seed = seed
-            let compressor = try CompressorRegistry.make(method, options: options)
-            let clock = ContinuousClock.now
-            let cInput = try CompressionInput(inputIds: file.inputIds, positionIds: prompt.positions,
-                                              embeddings: prompt.embeddings, labels: file.labels,
-                                              audioSaliency: file.audioSaliency)
-            let budget: CompressionBudget
-            if let keep {
-                let plan = try CompressorRegistry.plan(for: method, input: cInput, keep: keep, rhoAudio: rhoAudio,
-                                                       options: options)
-                if let note = plan.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-                budget = plan.budget
-            } else {
-                budget = try CompressionBudget(rhoVideo: rhoVideo ?? 0.7, rhoAudio: rhoAudio ?? 0.3)
-            }
-            let result = try compressor.compress(cInput, budget: budget)
-            compressMs = clock.duration(to: .now).milliseconds
-            prompt.embeddings = result.embeddings
-            prompt.positions = result.positionIds
-            // rope delta and the uncompressed length stay those of the original prompt (SPEC 2.2).
-            before = result.before
-            after = result.after
-            retained = result.retainedRatio
+            let request = CompressionRequest(method: method, options: options, keep: keep, rhoVideo: rhoVideo,
+                                             rhoAudio: rhoAudio)
+            let (compressed, compression) = try prompt.compressed(request, file: file, path: input)
+            if let note = compression.plan?.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            prompt = compressed
+            compressMs = compression.milliseconds
+            before = compression.result.before
+            after = compression.result.after
+            retained = compression.result.retainedRatio
         }
 
         // ---- Prefill and decode ----------------------------------------------------------------------------
-        var sampler = try TokenSampler(
-            mode: temperature.map { .sample(temperature: $0, topP: topP) } ?? .greedy, seed: seed)
-        let stops = Set(stopTokens.isEmpty
-            ? [Int(QwenOmniTokens.imEnd), Int(QwenOmniTokens.pad)].filter { $0 < thinker.config.vocabSize }
-            : stopTokens)
-        let (tokens, state) = try thinker.generate(
-            embeddings: prompt.embeddings, positions: prompt.positions, ropeDelta: prompt.ropeDelta,
-            uncompressedLength: prompt.uncompressedLength, maxNewTokens: maxNewTokens, sampler: &sampler,
-            stopTokens: stops)
-        let tm = state.timings
-        let peak = ThinkerMemory.peakResidentBytes()
+        let settings = GenerationSettings(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed,
+                                          stopTokens: stopTokens)
+        let run = try GenerationReport(model: thinker, prompt: prompt, settings: settings)
+        let tokens = run.tokens
+        let tm = run.timings
+        let peak = run.peakResidentBytes
 
         if json {
             func counts(_ c: ModalityCounts) -> [String: Int] {
@@ -176,11 +156,11 @@ struct GenerateCommand: ParsableCommand {
                 "before": counts(before), "after": counts(after),
                 "prefill_ms": tm.prefillSeconds * 1000, "prefill_tokens_per_second": tm.prefillTokensPerSecond,
                 "decode_steps": tm.decodeSteps, "decode_tokens_per_second": tm.decodeTokensPerSecond,
-                "kv_cache_bytes": state.cache.bytes, "weight_bytes": thinker.weightBytes,
-                "weights_bf16": thinker.embedTokens.isBF16, "load_seconds": loaded.seconds,
-                "prefill_products": thinker.productPaths.prefill, "decode_products": thinker.productPaths.decode,
-                "peak_rss_bytes": peak ?? -1, "rope_delta": prompt.ropeDelta,
-                "next_position": state.nextPosition,
+                "kv_cache_bytes": run.kvCacheBytes, "weight_bytes": run.weightBytes,
+                "weights_bf16": run.weightsBF16, "load_seconds": loaded.seconds,
+                "prefill_products": run.prefillProducts, "decode_products": run.decodeProducts,
+                "peak_rss_bytes": peak ?? -1, "rope_delta": run.ropeDelta,
+                "next_position": run.nextPosition,
             ]
             if let compressMs { report["compress_ms"] = compressMs }
             if let retained { report["retained_ratio"] = retained }
@@ -204,9 +184,9 @@ struct GenerateCommand: ParsableCommand {
         t.addRow("prefill tokens/s", String(format: "%.1f", tm.prefillTokensPerSecond))
         t.addRow("decode steps", "\(tm.decodeSteps)")
         t.addRow("decode tokens/s", tm.decodeSteps > 0 ? String(format: "%.2f", tm.decodeTokensPerSecond) : "-")
-        t.addRow("KV cache", ThinkerCLI.bytes(state.cache.bytes))
-        t.addRow("weights", ThinkerCLI.bytes(thinker.weightBytes) + (thinker.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
-        t.addRow("products", "prefill: \(thinker.productPaths.prefill); decode: \(thinker.productPaths.decode)")
+        t.addRow("KV cache", ThinkerCLI.bytes(run.kvCacheBytes))
+        t.addRow("weights", ThinkerCLI.bytes(run.weightBytes) + (run.weightsBF16 ? " (bf16)" : " (f32)"))
+        t.addRow("products", "prefill: \(run.prefillProducts); decode: \(run.decodeProducts)")
         t.addRow("load s", String(format: "%.2f", loaded.seconds))
         t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
         print(t.render())
