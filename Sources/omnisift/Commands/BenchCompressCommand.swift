@@ -27,6 +27,10 @@ struct BenchCompressCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
+
     @Option(help: "Timed repetitions.") var repetitions = 5
     @Option(help: "Untimed warm-up runs.") var warmup = 1
     @Option(help: "2-second chunks in the clip.") var chunks = 30
@@ -42,8 +46,6 @@ struct BenchCompressCommand: ParsableCommand {
     @Flag(help: "Use unrounded Float32 random values for the embeddings and selector weights (default: bf16-valued, as a bf16 model and checkpoint give them, stored as f32).")
     var unrounded = false
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
-    @Flag(help: "Print a JSON report.") var json = false
-    @Flag(help: "No progress display on the terminal.") var quiet = false
 
     @Option(help: "VGAS precision(s) to time: fp32, bf16 or both (bf16: projections with bf16 operands and Float32 accumulation, AMX where present; PyTorch runs its selector in bf16).")
     var precision: PrecisionChoice = .both
@@ -285,9 +287,7 @@ struct BenchCompressCommand: ParsableCommand {
             prefillEstimateMs: prefillMs,
             compressOverPrefill: fastest / prefillMs)
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
             return
         }
         print("clip: \(chunks) chunks x (\(2 * frameTokens) video + \(audioTokens) audio), \(n) tokens, D = \(hiddenSize), f32"

@@ -196,7 +196,7 @@ struct BenchGemmCommand: ParsableCommand {
             fflush(nil)
             let child = try runChild(coreType: compareCore)
             if let wanted = compareCore, child.backend.coreName.lowercased() != wanted.lowercased() {
-                throw BenchGemmError("--compare-core \(wanted): the child's OpenBLAS runs '\(child.backend.coreName)' "
+                throw CLIError("--compare-core \(wanted): the child's OpenBLAS runs '\(child.backend.coreName)' "
                                       + "kernels instead (unknown core name, or a library without dynamic cores)")
             }
             let speedup = zip(report.results, child.results).map { ours, theirs in
@@ -205,9 +205,7 @@ struct BenchGemmCommand: ParsableCommand {
             report.comparison = Comparison(forcedCoreType: compareCore, backend: child.backend, results: child.results, speedup: speedup)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print("")
             print(table(report).render())
@@ -335,13 +333,13 @@ struct BenchGemmCommand: ParsableCommand {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw BenchGemmError("the comparison child run (\(process.executableURL!.path) \(args.joined(separator: " "))) "
+            throw CLIError("the comparison child run (\(process.executableURL!.path) \(args.joined(separator: " "))) "
                                   + "exited with status \(process.terminationStatus)")
         }
         do {
             return try JSONDecoder().decode(Report.self, from: data)
         } catch {
-            throw BenchGemmError("could not read the comparison child's JSON report: \(error)")
+            throw CLIError("could not read the comparison child's JSON report: \(error)")
         }
     }
 
@@ -354,11 +352,6 @@ struct BenchGemmCommand: ParsableCommand {
     }
 }
 
-/// A failure while running `bench gemm` (not a usage mistake).
-struct BenchGemmError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// The 1-minute load average from /proc/loadavg, when readable.
 private func loadAverage1() -> Double? {

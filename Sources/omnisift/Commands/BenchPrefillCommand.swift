@@ -254,12 +254,10 @@ struct BenchPrefillCommand: ParsableCommand {
             }
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             let report = Report(note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
                                 sgemmGflops: peak, layersRun: layers, storage: resolvedStorage,
                                 products: productsDescription, rows: rows)
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
             return
         }
         var t = TextTable(columns: ["shape", "clip", "kept", "tokens", "ms/layer", "min ms", "tok/s", "GFLOP/s", "% sgemm",
@@ -269,7 +267,7 @@ struct BenchPrefillCommand: ParsableCommand {
                      BenchStats.format(r.msPerLayer, r.msPerLayerStd), String(format: "%.0f", r.msPerLayerMin),
                      String(format: "%.0f", r.tokensPerSecond),
                      String(format: "%.1f", r.gflops), String(format: "%.0f%%", 100 * r.fractionOfSgemmPeak),
-                     r.speedupOverFull.map { String(format: "%.2fx", $0) } ?? "-", ThinkerCLI.bytes(r.kvCacheBytes),
+                     r.speedupOverFull.map { String(format: "%.2fx", $0) } ?? "-", ByteCount.format(r.kvCacheBytes),
                      r.torchMsPerLayer.map { String(format: "%.1f", $0) } ?? "n/a",
                      r.torchOverSwift.map { String(format: "%.2fx", $0) } ?? "-")
         }

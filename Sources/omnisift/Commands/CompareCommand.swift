@@ -27,6 +27,10 @@ struct CompareCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
+
     @Argument(help: "Input prefill file (.safetensors) with input_ids and inputs_embeds.")
     var input: String
 
@@ -72,11 +76,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Timed runs per method (the first run is also the result).")
     var repetitions: Int = 1
 
-    @Flag(help: "Print a JSON report instead of the table.")
-    var json = false
 
-    @Flag(help: "No progress display on the terminal.")
-    var quiet = false
 
     @Option(help: "Also draw retained ratio and time per method to this chart file (.png or .svg).")
     var chart: String?
@@ -162,9 +162,7 @@ struct CompareCommand: ParsableCommand {
                                    audioTokens: compressionInput.groups.counts.audio, repetitions: repetitions,
                                    methods: rows, notes: notes)
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print(report.table())
         }

@@ -33,11 +33,12 @@ struct CompressCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var outputFile: OutputFileOption
+    var output: String { outputFile.output }
+
     @Argument(help: "Input prefill file (.safetensors).")
     var input: String
 
-    @Option(name: [.short, .customLong("output")], help: "Output prefill file (.safetensors).")
-    var output: String
 
     @Option(help: "VGAS selector weights: a .safetensors file, a sharded checkpoint folder or its index.json.")
     var selector: String?
@@ -141,9 +142,7 @@ struct CompressCommand: ParsableCommand {
         let report = CompressReport(result: result, compressMs: compression.milliseconds, plan: compression.plan,
                                     input: input, output: output)
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print(report.tables())
         }

@@ -29,6 +29,10 @@ struct DemoCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
+
     @Option(help: "Scene length in seconds (1-120).")
     var seconds: Int = 20
 
@@ -47,11 +51,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Folder to write the scene and the OmniSIFT-compressed files into (created if missing).")
     var out: String?
 
-    @Flag(help: "Print a JSON report instead of tables.")
-    var json = false
 
-    @Flag(help: "No progress display.")
-    var quiet = false
 
     static let keeps = [0.35, 0.25]
 
@@ -104,7 +104,7 @@ struct DemoCommand: ParsableCommand {
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             } catch {
-                throw DemoOutputError("--out \(out): cannot create the folder: \((error as NSError).localizedDescription)")
+                throw CLIError("--out \(out): cannot create the folder: \((error as NSError).localizedDescription)")
             }
             try file.write(to: (out as NSString).appendingPathComponent("scene.safetensors"))
         }
@@ -188,9 +188,7 @@ struct DemoCommand: ParsableCommand {
               + ["times: fastest of \(repetitions) run(s) each (the full prefill: \(repetitions) at the start and \(repetitions) at the end), after one untimed warm-up prefill; the machine may be shared, compare times only within a run"],
             written: written, wallMs: ms(since: wall))
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print(report.text())
         }
@@ -305,8 +303,3 @@ struct DemoReport: Codable {
     }
 }
 
-/// A folder given to `demo --out` that cannot be used (printed as "Error: <description>", without the usage).
-struct DemoOutputError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -22,26 +22,25 @@ struct ForwardCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Checkpoint folder (config.json + model*.safetensors).")
-    var model: String
+
+    @OptionGroup var modelOptions: ModelOptions
+    var model: String { modelOptions.model }
+    var storage: ThinkerWeightStorage { modelOptions.storage }
+    @OptionGroup var outputFile: OutputFileOption
+    var output: String { outputFile.output }
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
 
     @Argument(help: "Input prefill file (.safetensors).")
     var input: String
 
-    @Option(name: [.short, .customLong("output")], help: "Output .safetensors file.")
-    var output: String
 
     @Flag(help: "Write the logits of the last row only.")
     var last = false
 
-    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
-    var storage: ThinkerWeightStorage = .auto
 
-    @Flag(help: "Print a JSON report.")
-    var json = false
 
-    @Flag(help: "No progress bar.")
-    var quiet = false
 
     func run() throws {
         try OutputPath.requireDistinct(output: output, input: input, writes: "logits and hidden states")
@@ -64,23 +63,20 @@ struct ForwardCommand: ParsableCommand {
         try w.write(to: output)
         let peak = ThinkerMemory.peakResidentBytes()
         if json {
-            let report: [String: Any] = [
-                "tokens": n, "prefill_ms": ms, "tokens_per_second": Double(n) / max(ms / 1000, 1e-9),
-                "logits_shape": logits.shape, "kv_cache_bytes": state.cache.bytes,
-                "weight_bytes": loaded.model.weightBytes, "peak_rss_bytes": peak ?? -1, "output": output,
-                "prefill_products": loaded.model.productPaths.prefill,
-            ]
-            print(ThinkerCLI.jsonString(report))
+            try JSONOutput.print(ForwardReport(
+                tokens: n, prefillMs: ms, tokensPerSecond: Double(n) / max(ms / 1000, 1e-9), logitsShape: logits.shape,
+                kvCacheBytes: state.cache.bytes, weightBytes: loaded.model.weightBytes, peakRSSBytes: peak ?? -1,
+                output: output, prefillProducts: loaded.model.productPaths.prefill))
         } else {
             var t = TextTable(columns: ["item", "value"])
             t.addRow("tokens", "\(n)")
             t.addRow("forward ms (prefill + lm_head)", String(format: "%.1f", ms))
             t.addRow("tokens/s", String(format: "%.1f", Double(n) / max(ms / 1000, 1e-9)))
             t.addRow("logits", "\(logits.shape)")
-            t.addRow("KV cache", ThinkerCLI.bytes(state.cache.bytes))
-            t.addRow("weights", ThinkerCLI.bytes(loaded.model.weightBytes) + (loaded.model.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
+            t.addRow("KV cache", ByteCount.format(state.cache.bytes))
+            t.addRow("weights", ByteCount.format(loaded.model.weightBytes) + (loaded.model.embedTokens.isBF16 ? " (bf16)" : " (f32)"))
             t.addRow("products", loaded.model.productPaths.prefill)
-            t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
+            t.addRow("peak RSS", peak.map(ByteCount.format) ?? "n/a")
             print(t.render())
             print("wrote \(output)")
         }
@@ -115,18 +111,21 @@ enum ThinkerCLI {
         }
     }
 
-    static func bytes(_ b: Int) -> String {
-        let v = Double(b)
-        let kib = 1024.0, mib = kib * kib, gib = mib * kib
-        if v >= gib { return String(format: "%.2f GiB", v / gib) }
-        if v >= mib { return String(format: "%.1f MiB", v / mib) }
-        if v >= kib { return String(format: "%.1f KiB", v / kib) }
-        return "\(b) B"
-    }
+}
 
-    static func jsonString(_ object: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
-              let s = String(data: data, encoding: .utf8) else { return "{}" }
-        return s
+/// The machine-readable report of `omnisift forward --json`.
+struct ForwardReport: Encodable {
+    var tokens: Int
+    var prefillMs: Double, tokensPerSecond: Double
+    var logitsShape: [Int]
+    var kvCacheBytes: Int, weightBytes: Int, peakRSSBytes: Int
+    var output: String
+    var prefillProducts: String
+
+    enum CodingKeys: String, CodingKey {
+        case tokens, output
+        case prefillMs = "prefill_ms", tokensPerSecond = "tokens_per_second", logitsShape = "logits_shape"
+        case kvCacheBytes = "kv_cache_bytes", weightBytes = "weight_bytes", peakRSSBytes = "peak_rss_bytes"
+        case prefillProducts = "prefill_products"
     }
 }

@@ -27,8 +27,13 @@ struct GenerateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Checkpoint folder (config.json + model*.safetensors).")
-    var model: String
+
+    @OptionGroup var modelOptions: ModelOptions
+    var model: String { modelOptions.model }
+    var storage: ThinkerWeightStorage { modelOptions.storage }
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
 
     @Argument(help: "Input prefill file (.safetensors).")
     var input: String
@@ -66,14 +71,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults).")
     var stopTokens: [Int] = []
 
-    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
-    var storage: ThinkerWeightStorage = .auto
 
-    @Flag(help: "Print a JSON report.")
-    var json = false
 
-    @Flag(help: "No progress bar.")
-    var quiet = false
 
     func validate() throws {
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 0") }
@@ -101,8 +100,8 @@ struct GenerateCommand: ParsableCommand {
         if o1 || o2 || UInt64(bytes) > memory {
             throw ThinkerError(
                 "--max-new-tokens \(maxNewTokens): the KV cache for \(promptTokens) prompt + \(maxNewTokens) new tokens "
-                    + "needs \(o1 || o2 ? "more than Int.max" : ThinkerCLI.bytes(bytes)) (\(perToken) bytes per token), more than "
-                    + "this machine's \(ThinkerCLI.bytes(Int(clamping: memory))) of memory")
+                    + "needs \(o1 || o2 ? "more than Int.max" : ByteCount.format(bytes)) (\(perToken) bytes per token), more than "
+                    + "this machine's \(ByteCount.format(Int(clamping: memory))) of memory")
         }
     }
 
@@ -147,24 +146,16 @@ struct GenerateCommand: ParsableCommand {
         let peak = run.peakResidentBytes
 
         if json {
-            func counts(_ c: ModalityCounts) -> [String: Int] {
-                ["video": c.video, "audio": c.audio, "image": c.image, "text": c.text, "total": c.total]
-            }
-            var report: [String: Any] = [
-                "tokens": tokens, "method": method ?? "none",
-                "prompt_tokens_before": file.keepMask?.count ?? before.total, "prompt_tokens_after": tm.prefillTokens,
-                "before": counts(before), "after": counts(after),
-                "prefill_ms": tm.prefillSeconds * 1000, "prefill_tokens_per_second": tm.prefillTokensPerSecond,
-                "decode_steps": tm.decodeSteps, "decode_tokens_per_second": tm.decodeTokensPerSecond,
-                "kv_cache_bytes": run.kvCacheBytes, "weight_bytes": run.weightBytes,
-                "weights_bf16": run.weightsBF16, "load_seconds": loaded.seconds,
-                "prefill_products": run.prefillProducts, "decode_products": run.decodeProducts,
-                "peak_rss_bytes": peak ?? -1, "rope_delta": run.ropeDelta,
-                "next_position": run.nextPosition,
-            ]
-            if let compressMs { report["compress_ms"] = compressMs }
-            if let retained { report["retained_ratio"] = retained }
-            print(ThinkerCLI.jsonString(report))
+            try JSONOutput.print(GenerateReport(
+                tokens: tokens, method: method ?? "none",
+                promptTokensBefore: file.keepMask?.count ?? before.total, promptTokensAfter: tm.prefillTokens,
+                before: .init(before), after: .init(after),
+                prefillMs: tm.prefillSeconds * 1000, prefillTokensPerSecond: tm.prefillTokensPerSecond,
+                decodeSteps: tm.decodeSteps, decodeTokensPerSecond: tm.decodeTokensPerSecond,
+                kvCacheBytes: run.kvCacheBytes, weightBytes: run.weightBytes, weightsBF16: run.weightsBF16,
+                loadSeconds: loaded.seconds, prefillProducts: run.prefillProducts, decodeProducts: run.decodeProducts,
+                peakRSSBytes: peak ?? -1, ropeDelta: run.ropeDelta, nextPosition: run.nextPosition,
+                compressMs: compressMs, retainedRatio: retained))
             return
         }
         print("new tokens: \(tokens.map(String.init).joined(separator: " "))")
@@ -184,11 +175,45 @@ struct GenerateCommand: ParsableCommand {
         t.addRow("prefill tokens/s", String(format: "%.1f", tm.prefillTokensPerSecond))
         t.addRow("decode steps", "\(tm.decodeSteps)")
         t.addRow("decode tokens/s", tm.decodeSteps > 0 ? String(format: "%.2f", tm.decodeTokensPerSecond) : "-")
-        t.addRow("KV cache", ThinkerCLI.bytes(run.kvCacheBytes))
-        t.addRow("weights", ThinkerCLI.bytes(run.weightBytes) + (run.weightsBF16 ? " (bf16)" : " (f32)"))
+        t.addRow("KV cache", ByteCount.format(run.kvCacheBytes))
+        t.addRow("weights", ByteCount.format(run.weightBytes) + (run.weightsBF16 ? " (bf16)" : " (f32)"))
         t.addRow("products", "prefill: \(run.prefillProducts); decode: \(run.decodeProducts)")
         t.addRow("load s", String(format: "%.2f", loaded.seconds))
-        t.addRow("peak RSS", peak.map(ThinkerCLI.bytes) ?? "n/a")
+        t.addRow("peak RSS", peak.map(ByteCount.format) ?? "n/a")
         print(t.render())
+    }
+}
+
+/// The machine-readable report of `omnisift generate --json`.
+struct GenerateReport: Encodable {
+    /// Tokens per modality.
+    struct Counts: Encodable {
+        var video, audio, image, text, total: Int
+        init(_ c: ModalityCounts) {
+            (video, audio, image, text, total) = (c.video, c.audio, c.image, c.text, c.total)
+        }
+    }
+    var tokens: [Int]
+    var method: String
+    var promptTokensBefore: Int, promptTokensAfter: Int
+    var before: Counts, after: Counts
+    var prefillMs: Double, prefillTokensPerSecond: Double
+    var decodeSteps: Int, decodeTokensPerSecond: Double
+    var kvCacheBytes: Int, weightBytes: Int, weightsBF16: Bool
+    var loadSeconds: Double
+    var prefillProducts: String, decodeProducts: String
+    var peakRSSBytes: Int
+    var ropeDelta: Int64, nextPosition: Int64
+    var compressMs: Double?, retainedRatio: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case tokens, method, before, after
+        case promptTokensBefore = "prompt_tokens_before", promptTokensAfter = "prompt_tokens_after"
+        case prefillMs = "prefill_ms", prefillTokensPerSecond = "prefill_tokens_per_second"
+        case decodeSteps = "decode_steps", decodeTokensPerSecond = "decode_tokens_per_second"
+        case kvCacheBytes = "kv_cache_bytes", weightBytes = "weight_bytes", weightsBF16 = "weights_bf16"
+        case loadSeconds = "load_seconds", prefillProducts = "prefill_products", decodeProducts = "decode_products"
+        case peakRSSBytes = "peak_rss_bytes", ropeDelta = "rope_delta", nextPosition = "next_position"
+        case compressMs = "compress_ms", retainedRatio = "retained_ratio"
     }
 }

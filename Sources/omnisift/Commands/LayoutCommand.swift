@@ -128,15 +128,15 @@ struct LayoutCommand: ParsableCommand {
             }
             let summary = LayoutSummary(result: r, inputIds: layout.inputIds)
             if json {
-                var obj = summary.jsonObject()
-                obj["fps"] = fps
-                obj["seconds_per_grid"] = 2.0 / fps
-                obj["use_audio_in_video"] = layout.useAudioInVideo
-                obj["video_grid_thw"] = layout.videoGrids
-                obj["image_grid_thw"] = layout.imageGrids
-                obj["audio_feature_lengths"] = layout.audioFeatureLengths
-                if let output { obj["output"] = output }
-                print(try LayoutSummary.json(obj))
+                var report = summary.report()
+                report.fps = fps
+                report.secondsPerGrid = 2.0 / fps
+                report.useAudioInVideo = layout.useAudioInVideo
+                report.videoGridTHW = layout.videoGrids
+                report.imageGridTHW = layout.imageGrids
+                report.audioFeatureLengths = layout.audioFeatureLengths
+                report.output = output
+                try JSONOutput.print(report)
             } else {
                 var head: [String] = []
                 if let vg = videoGrid {
@@ -151,13 +151,13 @@ struct LayoutCommand: ParsableCommand {
                 if let output { print("wrote \(output)") }
             }
         } catch let e as QwenOmniLayoutError {
-            throw LayoutCommandError(e.message)
+            throw CLIError(e.message)
         } catch let e as PrefillFileError {
-            throw LayoutCommandError(e.description)
+            throw CLIError(e.description)
         } catch let e as QwenOmniConfigError {
-            throw LayoutCommandError(e.description)
+            throw CLIError(e.description)
         } catch let e as SafeTensorsError {
-            throw LayoutCommandError("\(e.file): \(e.problem)")
+            throw CLIError("\(e.file): \(e.problem)")
         }
     }
 }
@@ -225,44 +225,66 @@ struct LayoutSummary {
         return out.joined(separator: "\n")
     }
 
-    /// Pretty, key-sorted JSON text of `object`.
-    static func json(_ object: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// The stored dtype of `inputs_embeds` in a prefill file (F32 when absent).
     static func embeddingDType(of path: String) throws -> SafeTensorsDType {
         let f = try SafeTensorsFile(path: path)
         return f.entry(PrefillFile.Key.inputsEmbeds)?.dtype ?? .f32
     }
 
-    func jsonObject() -> [String: Any] {
-        [
-            "total_tokens": total,
-            "tokens": Dictionary(uniqueKeysWithValues: perModality.map { ($0.0.description, $0.1) }),
-            "chunks": chunks.map {
-                ["block": $0.block, "kind": $0.kind, "chunk": $0.chunk, "video": $0.video, "audio": $0.audio] as [String: Any]
+    /// The `--json` report of `layout` and `positions`; the command fills in its own fields.
+    func report() -> LayoutReport {
+        LayoutReport(
+            totalTokens: total,
+            tokens: Dictionary(uniqueKeysWithValues: perModality.map { ($0.0.description, $0.1) }),
+            chunks: chunks.map { .init(block: $0.block, kind: $0.kind, chunk: $0.chunk, video: $0.video, audio: $0.audio) },
+            blocks: blocks.map { b in
+                .init(kind: b.kind.rawValue, start: b.range.lowerBound, end: b.range.upperBound, item: b.itemIndex,
+                      videoTokens: b.videoTokens, audioTokens: b.audioTokens, imageTokens: b.imageTokens,
+                      grid: b.grid?.array, audioIndex: b.audioIndex >= 0 ? b.audioIndex : nil)
             },
-            "blocks": blocks.map { b -> [String: Any] in
-                var o: [String: Any] = [
-                    "kind": b.kind.rawValue, "start": b.range.lowerBound, "end": b.range.upperBound,
-                    "item": b.itemIndex, "video_tokens": b.videoTokens, "audio_tokens": b.audioTokens,
-                    "image_tokens": b.imageTokens,
-                ]
-                if let g = b.grid { o["grid"] = g.array }
-                if b.audioIndex >= 0 { o["audio_index"] = b.audioIndex }
-                return o
-            },
-            "max_position": maxPosition,
-            "rope_delta": ropeDelta,
-        ]
+            maxPosition: maxPosition, ropeDelta: ropeDelta)
     }
 }
 
-/// A command failure reported as "error: <message>" with exit status 1.
-struct LayoutCommandError: Error, CustomStringConvertible {
-    var message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
+/// The machine-readable report of `omnisift layout --json` and `omnisift positions --json`.
+struct LayoutReport: Encodable {
+    struct Chunk: Encodable {
+        var block: Int, kind: String, chunk: Int, video: Int, audio: Int
+    }
+    struct Block: Encodable {
+        var kind: String, start: Int, end: Int, item: Int, videoTokens: Int, audioTokens: Int, imageTokens: Int
+        var grid: [Int]?, audioIndex: Int?
+        enum CodingKeys: String, CodingKey {
+            case kind, start, end, item, grid
+            case videoTokens = "video_tokens", audioTokens = "audio_tokens", imageTokens = "image_tokens"
+            case audioIndex = "audio_index"
+        }
+    }
+    var totalTokens: Int
+    var tokens: [String: Int]
+    var chunks: [Chunk]
+    var blocks: [Block]
+    var maxPosition: Int64
+    var ropeDelta: Int64
+    // `layout` only.
+    var fps: Double?
+    var secondsPerGrid: Double?
+    var useAudioInVideo: Bool?
+    var videoGridTHW: [[Int]]?
+    var imageGridTHW: [[Int]]?
+    var audioFeatureLengths: [Int]?
+    // `positions` only.
+    var input: String?
+    var check: String?
+    var output: String?
+
+    enum CodingKeys: String, CodingKey {
+        case tokens, chunks, blocks, fps, input, check, output
+        case totalTokens = "total_tokens", maxPosition = "max_position", ropeDelta = "rope_delta"
+        case secondsPerGrid = "seconds_per_grid", useAudioInVideo = "use_audio_in_video"
+        case videoGridTHW = "video_grid_thw", imageGridTHW = "image_grid_thw"
+        case audioFeatureLengths = "audio_feature_lengths"
+    }
+
 }
+

@@ -60,7 +60,7 @@ struct PositionsCommand: ParsableCommand {
                 let extras = try SafeTensorsFile(path: input).names.filter { !PrefillFile.Key.tensors.contains($0) }
                 if !extras.isEmpty {
                     if OutputPath.sameFile(output, input) {
-                        throw LayoutCommandError(
+                        throw CLIError(
                             "\(input): holds tensors that are not part of the prefill format (\(extras.joined(separator: ", "))); "
                                 + "rewriting it in place (-o \(output)) would drop them. Give another output path")
                     }
@@ -74,26 +74,26 @@ struct PositionsCommand: ParsableCommand {
             }
             let summary = LayoutSummary(result: r, inputIds: file.inputIds)
             if json {
-                var obj = summary.jsonObject()
-                obj["input"] = input
-                if let output { obj["output"] = output }
-                if check { obj["check"] = mismatch ?? "match" }
-                print(try LayoutSummary.json(obj))
+                var report = summary.report()
+                report.input = input
+                report.output = output
+                if check { report.check = mismatch ?? "match" }
+                try JSONOutput.print(report)
             } else {
                 if let output { print("\(input) -> \(output)") }
                 print(summary.text())
                 if check { print("check: \(mismatch ?? "stored positions and rope delta match")") }
             }
         } catch let e as QwenOmniLayoutError {
-            throw LayoutCommandError("\(input): \(e.message)")
+            throw CLIError("\(input): \(e.message)")
         } catch let e as PrefillFileError {
-            throw LayoutCommandError(e.description)
+            throw CLIError(e.description)
         } catch let e as QwenOmniConfigError {
-            throw LayoutCommandError(e.description)
-        } catch let e as LayoutCommandError {
+            throw CLIError(e.description)
+        } catch let e as CLIError {
             throw e
         } catch {
-            throw LayoutCommandError("\(error)")
+            throw CLIError("\(error)")
         }
         if mismatch != nil { throw ExitCode(1) }
     }

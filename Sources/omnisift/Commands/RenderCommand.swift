@@ -23,14 +23,19 @@ struct RenderCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var outputFile: OutputFileOption
+    var output: String { outputFile.output }
+
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
+
     @Argument(help: "Original prefill file (.safetensors).")
     var input: String
 
     @Option(help: "Compressed file with keep_mask over IN's sequence (.safetensors).")
     var mask: String
 
-    @Option(name: [.short, .customLong("output")], help: "PNG file to write.")
-    var output: String
 
     @Option(help: "Side of one token square in pixels (1-32).")
     var cell: Int = 4
@@ -44,11 +49,7 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Title line (default: method and ratios from the mask file's metadata).")
     var title: String?
 
-    @Flag(help: "Print a JSON report.")
-    var json = false
 
-    @Flag(help: "Print nothing on success.")
-    var quiet = false
 
     /// Names under which a mask file may carry per-audio-token scores, first found wins.
     static let scoreTensorNames = [PrefillFile.Key.audioScores, "selector_scores"]
@@ -71,13 +72,13 @@ struct RenderCommand: ParsableCommand {
 
         var file = try PrefillFile.read(path: input)
         if file.keepMask != nil {
-            throw RenderError("\(input) holds a keep_mask (it is a compressed file); give the ORIGINAL prefill file as IN and the compressed one as --mask")
+            throw CLIError("\(input) holds a keep_mask (it is a compressed file); give the ORIGINAL prefill file as IN and the compressed one as --mask")
         }
         if file.positionIds == nil {
             do {
                 file = try file.withComputedPositions()
             } catch {
-                throw RenderError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
+                throw CLIError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
             }
         }
         let ids = file.inputIds
@@ -86,21 +87,21 @@ struct RenderCommand: ParsableCommand {
 
         let maskFile = try SafeTensorsFile(path: mask)
         guard maskFile.contains(PrefillFile.Key.keepMask) else {
-            throw RenderError("\(mask) has no keep_mask tensor (tensors: \(maskFile.names.joined(separator: ", "))); give a file written by compress")
+            throw CLIError("\(mask) has no keep_mask tensor (tensors: \(maskFile.names.joined(separator: ", "))); give a file written by compress")
         }
         let raw = try maskFile.uint8s(PrefillFile.Key.keepMask)
         guard raw.count == n else {
-            throw RenderError("keep_mask in \(mask) has \(raw.count) entries but \(input) has \(n) tokens; the mask must cover IN's whole sequence (was OUT made from another file?)")
+            throw CLIError("keep_mask in \(mask) has \(raw.count) entries but \(input) has \(n) tokens; the mask must cover IN's whole sequence (was OUT made from another file?)")
         }
         if let i = raw.firstIndex(where: { $0 > 1 }) {
-            throw RenderError("keep_mask[\(i)] in \(mask) is \(raw[i]); expected 0 or 1")
+            throw CLIError("keep_mask[\(i)] in \(mask) is \(raw[i]); expected 0 or 1")
         }
         let keep = raw.map { $0 == 1 }
         if maskFile.contains(PrefillFile.Key.inputIds) {
             let keptIds = try maskFile.int64s(PrefillFile.Key.inputIds)
             let expected = zip(ids, keep).filter { $0.1 }.map { $0.0 }
             guard keptIds == expected else {
-                throw RenderError("input_ids in \(mask) (\(keptIds.count) tokens) are not IN's tokens where keep_mask is 1 (\(expected.count) tokens); OUT was not made from \(input)")
+                throw CLIError("input_ids in \(mask) (\(keptIds.count) tokens) are not IN's tokens where keep_mask is 1 (\(expected.count) tokens); OUT was not made from \(input)")
             }
         }
         let isVideo = ids.map { $0 == QwenOmniTokens.video }
@@ -111,7 +112,7 @@ struct RenderCommand: ParsableCommand {
         for name in RenderCommand.scoreTensorNames where maskFile.contains(name) {
             let s = try maskFile.float32s(name)
             guard s.count == audioCount else {
-                throw RenderError("\(name) in \(mask) has \(s.count) values but \(input) has \(audioCount) audio tokens")
+                throw CLIError("\(name) in \(mask) has \(s.count) values but \(input) has \(audioCount) audio tokens")
             }
             scores = s
             scoreTensor = name
@@ -122,7 +123,7 @@ struct RenderCommand: ParsableCommand {
         if maskFile.contains(RenderCommand.videoScoreTensorName) {
             let v = try maskFile.float32s(RenderCommand.videoScoreTensorName)
             guard v.count == videoCount else {
-                throw RenderError("\(RenderCommand.videoScoreTensorName) in \(mask) has \(v.count) values but \(input) has \(videoCount) video tokens")
+                throw CLIError("\(RenderCommand.videoScoreTensorName) in \(mask) has \(v.count) values but \(input) has \(videoCount) video tokens")
             }
             videoValues = v
         }
@@ -135,7 +136,7 @@ struct RenderCommand: ParsableCommand {
                                            keep: keep, audioScores: scores, videoValues: videoValues,
                                            framesPerChunk: framesPerChunk)
         } catch let e as MosaicError {
-            throw RenderError("\(input): \(e.description)")
+            throw CLIError("\(input): \(e.description)")
         }
         var style = MosaicStyle()
         style.cellSize = cell
@@ -165,9 +166,7 @@ struct RenderCommand: ParsableCommand {
             audioKept: chunks.reduce(0) { $0 + ($1.audio?.keptCount ?? 0) },
             audioScoresDrawn: scoreTensor != nil, audioScores: scoreTensor, videoScoresDrawn: videoValues != nil)
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else if !quiet {
             print(report.text)
         }
@@ -199,8 +198,3 @@ struct RenderReport: Codable {
     }
 }
 
-/// A problem with the files given to `omnisift render` (printed as "Error: <description>", without the usage).
-struct RenderError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -15,19 +15,14 @@ enum OutputPath {
         return ua == ub
     }
 
-    /// Throws `OutputPathError` (a run-time error, printed without the usage text) when `output` is the same
+    /// Throws `CLIError` (a run-time error, printed without the usage text) when `output` is the same
     /// file as `input`: the command would replace the file it reads with a different file.
     static func requireDistinct(output: String, input: String, option: String = "-o", inputRole: String = "the input",
                                 writes what: String) throws {
         if sameFile(output, input) {
-            throw OutputPathError(
+            throw CLIError(
                 "\(option) \(output) is \(inputRole) (\(input)); writing \(what) there would replace it. Give another output path")
         }
     }
 }
 
-/// An output path that would overwrite an input (printed as "Error: <description>", without the usage).
-struct OutputPathError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -90,7 +90,7 @@ struct InspectCommand: ParsableCommand {
                                         TextTable.Column("size", alignment: .right)])
             for g in groups {
                 t.addRow(g.key, "\(g.count)", g.dtypes.map(\.rawValue).joined(separator: ","),
-                         Self.humanCount(g.parameters), Self.humanBytes(g.bytes))
+                         Self.humanCount(g.parameters), ByteCount.format(g.bytes))
             }
             out.append(t.render())
             out.append("(\(entries.count) tensors in \(groups.count) groups; --all lists every tensor)")
@@ -104,7 +104,7 @@ struct InspectCommand: ParsableCommand {
             var t = TextTable(columns: columns)
             for e in entries {
                 var row = [e.name, e.dtype.rawValue, Self.shapeText(e.shape), Self.humanCount(e.elementCount),
-                           Self.humanBytes(e.byteCount)]
+                           ByteCount.format(e.byteCount)]
                 if sharded {
                     row.append(c.file(containing: e.name).map { Self.baseName($0.path) } ?? "?")
                 }
@@ -115,7 +115,7 @@ struct InspectCommand: ParsableCommand {
         let totals = Totals(entries)
         out.append("")
         out.append("total: \(totals.tensors) tensors, \(Self.humanCount(totals.parameters)) parameters "
-            + "(\(totals.parameters)), \(Self.humanBytes(totals.bytes)) (\(totals.bytes) bytes); "
+            + "(\(totals.parameters)), \(ByteCount.format(totals.bytes)) (\(totals.bytes) bytes); "
             + totals.byDType.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         return out.joined(separator: "\n")
     }
@@ -191,9 +191,7 @@ struct InspectCommand: ParsableCommand {
                 TensorJSON(name: e.name, dtype: e.dtype.rawValue, shape: e.shape, parameters: e.elementCount,
                            bytes: e.byteCount, file: c.file(containing: e.name).map { Self.baseName($0.path) } ?? "")
             })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(report), as: UTF8.self)
+        return try JSONOutput.string(report, compact: true)
     }
 
     // MARK: formatting
@@ -210,16 +208,6 @@ struct InspectCommand: ParsableCommand {
     static func shortened(_ s: String) -> String {
         let oneLine = s.replacingOccurrences(of: "\n", with: " ")
         return oneLine.count <= 100 ? oneLine : String(oneLine.prefix(97)) + "... (\(s.count) chars)"
-    }
-
-    /// 512 B, 1.5 KiB, 3.25 MiB, 15.2 GiB.
-    static func humanBytes(_ n: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var u = 0
-        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-        if u == 0 { return "\(n) B" }
-        return String(format: v >= 100 ? "%.0f %@" : v >= 10 ? "%.1f %@" : "%.2f %@", v, units[u])
     }
 
     /// 512, 12.3K, 4.19M, 7.62B.

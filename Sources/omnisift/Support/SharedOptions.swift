@@ -1,0 +1,28 @@
+import ArgumentParser
+import QwenOmni
+
+// The option sets several commands share, declared once (`@OptionGroup`), so their spelling and help agree.
+
+/// `--model DIR --storage auto|float32|bf16`: the thinker checkpoint and how its weights are held.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Checkpoint folder (config.json + model*.safetensors).")
+    var model: String
+
+    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
+    var storage: ThinkerWeightStorage = .auto
+}
+
+/// `-o/--output FILE`: the file a command writes.
+struct OutputFileOption: ParsableArguments {
+    @Option(name: [.short, .customLong("output")], help: "The file to write.")
+    var output: String
+}
+
+/// `--json` and `--quiet`: a JSON report instead of tables, and no progress display on the terminal.
+struct ReportOptions: ParsableArguments {
+    @Flag(help: "Print a JSON report instead of tables.")
+    var json = false
+
+    @Flag(help: "No progress display on the terminal (and, for render, nothing on success).")
+    var quiet = false
+}
