@@ -59,7 +59,7 @@ struct CLITests {
     func layoutBadGrid() throws {
         let out = try CLI.run(["layout", "--video-grid", "4,25,42"])
         #expect(out.status != 0)
-        #expect(out.stderr.contains("25"))
+        #expect(out.stderr.contains("H 25") && out.stderr.contains("divisible by the spatial merge size 2"), "\(out.stderr)")
     }
 
     @Test("compress --keep 0.3 with the uniform audio stand-in reaches 30 % and writes the kept rows and the mask")
@@ -95,7 +95,7 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: output))
         let bad = try CLI.run(["compress", input, "--rho-video", "1.2", "--audio-fallback", "keep-all", "-o", output])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("1.2"))
+        #expect(bad.stderr.contains("--rho-video 1.2 is out of range") && bad.stderr.contains("[0, 1)"), "\(bad.stderr)")
     }
 
     @Test("compress with a selector file runs VGAS and writes its audio_scores; render draws the mask as a PNG")
@@ -111,14 +111,51 @@ struct CLITests {
         let compressed = try PrefillFile.read(path: output)
         let scores = try #require(compressed.audioScores)
         #expect(scores.count == scene.file.inputIds.filter { $0 == QwenOmniTokens.audio }.count)
-        #expect(scores.contains { !$0.isNaN })
         #expect(compressed.metadata["audio_scores_source"] == "vgas")
+        // NaN exactly where VGAS did not run: the audio of the groups the library's compressor scores nowhere.
+        let ids = scene.file.inputIds
+        let full = try scene.file.withComputedPositions()
+        let direct = try OmniSIFTCompressor(selector: try VGASSelector.load(path: selectorPath)).compress(
+            try CompressionInput(inputIds: ids, positionIds: full.positionIds!, embeddings: full.embeddings!),
+            budget: .referenceDefault)
+        var scored = Set<Int>()
+        for g in direct.groups where g.audioScores != nil { scored.formUnion(g.audioIndices) }
+        let audioIndices = ids.indices.filter { ids[$0] == QwenOmniTokens.audio }
+        #expect(scores.map(\.isNaN) == audioIndices.map { !scored.contains($0) })
+        #expect(!scored.isEmpty)
 
         let png = dir.appendingPathComponent("mask.png").path
         let r = try CLI.run(["render", input, "--mask", output, "-o", png, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let image = try PNGDecoder.read(path: png)
-        #expect(image.width > 0 && image.height > 0)
+        #expect(image.channels == 3)
+        // The pixels follow the mask: legend squares of 7 x 7; one 3 x 3 square per video token (kept or dropped
+        // colour); one bar 2 wide per audio token, 14 tall in the kept/dropped colour without a score, else
+        // max(1, round(score x 14)) tall, dropped ones in the dropped colour, kept ones on the colour scale.
+        let style = MosaicStyle()
+        func count(_ c: RGBColor) -> Int {
+            stride(from: 0, to: image.pixels.count, by: 3).filter {
+                image.pixels[$0] == c.r && image.pixels[$0 + 1] == c.g && image.pixels[$0 + 2] == c.b
+            }.count
+        }
+        let keep = try #require(compressed.keepMask)
+        var expectedKept = 49, expectedDropped = 49, keptVideo = 0, droppedVideo = 0
+        for i in ids.indices where ids[i] == QwenOmniTokens.video {
+            if keep[i] == 1 { keptVideo += 1 } else { droppedVideo += 1 }
+        }
+        expectedKept += 9 * keptVideo
+        expectedDropped += 9 * droppedVideo
+        for (k, i) in audioIndices.enumerated() {
+            let s = scores[k]
+            if keep[i] == 1 {
+                if s.isNaN { expectedKept += 2 * 14 }
+            } else {
+                expectedDropped += 2 * (s.isNaN ? 14 : max(1, Int((Double(s) * 14).rounded())))
+            }
+        }
+        #expect(keptVideo > 0 && droppedVideo > 0)
+        #expect(count(style.kept) == expectedKept)
+        #expect(count(style.dropped) == expectedDropped)
     }
 
     @Test("compress --selector-precision bf16 records it; on bf16-valued embeddings and weights its output equals fp32's; a bad value is refused")

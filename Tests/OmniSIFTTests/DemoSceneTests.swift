@@ -153,7 +153,7 @@ struct DemoSceneTests {
             _ = try SyntheticScene.build(SyntheticSceneConfig(seconds: 100_000))
             Issue.record("no error for 100000 s")
         } catch let e as OmniSIFTError {
-            #expect(e.message.contains("100000"))
+            #expect(e.message.contains("seconds = 100000 must be between 1 and \(SyntheticSceneConfig.maxSeconds)"), "\(e.message)")
         }
     }
 }

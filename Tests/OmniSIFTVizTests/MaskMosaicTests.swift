@@ -112,7 +112,9 @@ struct ToySequence {
     #expect(count(canvas, style.dropped) == 49 + 9 + 2 * 4 + 2 * 14)
     // Kept colour (no value colouring): legend + 1 token; scored bars use the colour scale instead.
     #expect(count(canvas, style.kept) == 49 + 9)
-    #expect(count(canvas, ColorScale.color(0.5)) >= 2 * 7)
+    // The 0.5 bar: 2 columns x round(0.5 x 14) rows (the legend's 40-step scale never hits 0.5 exactly).
+    #expect(count(canvas, ColorScale.color(0.5)) == 2 * 7)
+    #expect(count(canvas, ColorScale.color(1.0)) == 2 * 14 + 1 * 7)  // the 1.0 bar, and the scale's last step
 }
 
 @Test func oversizedMosaicsThrow() throws {
