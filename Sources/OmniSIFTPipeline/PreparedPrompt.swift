@@ -22,17 +22,21 @@ public struct PreparedPrompt: Sendable {
         guard let embeddings = file.embeddings else {
             throw OmniSIFTError("\(path) has no inputs_embeds; compression needs the embeddings [N, D] after the encoders")
         }
-        if file.positionIds == nil {
-            do {
-                file = try file.withComputedPositions()
-            } catch {
-                throw OmniSIFTError("\(path) has no position_ids and they could not be computed from its grids: \(error)")
-            }
-        }
+        file = try Self.withPositions(file, path: path)
         self.file = file
         self.path = path
         input = try CompressionInput(inputIds: file.inputIds, positionIds: file.positionIds!, embeddings: embeddings,
                                      labels: file.labels, audioSaliency: file.audioSaliency)
+    }
+
+    /// `file` with its `position_ids`, computed from its grids (SPEC 2.2) when it has none; the error names `path`.
+    public static func withPositions(_ file: PrefillFile, path: String) throws -> PrefillFile {
+        guard file.positionIds == nil else { return file }
+        do {
+            return try file.withComputedPositions()
+        } catch {
+            throw OmniSIFTError("\(path) has no position_ids and they could not be computed from its grids: \(error)")
+        }
     }
 
     /// Reads and prepares the prefill file at `path`.

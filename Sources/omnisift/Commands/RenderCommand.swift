@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OmniSIFTPipeline
 import OmniSIFTViz
 import QwenOmni
 import SafeTensors
@@ -74,13 +75,7 @@ struct RenderCommand: ParsableCommand {
         if file.keepMask != nil {
             throw CLIError("\(input) holds a keep_mask (it is a compressed file); give the ORIGINAL prefill file as IN and the compressed one as --mask")
         }
-        if file.positionIds == nil {
-            do {
-                file = try file.withComputedPositions()
-            } catch {
-                throw CLIError("\(input) has no position_ids and they could not be computed from its grids: \(error)")
-            }
-        }
+        file = try PreparedPrompt.withPositions(file, path: input)
         let ids = file.inputIds
         let n = ids.count
         progress.advance()

@@ -90,7 +90,7 @@ struct InspectCommand: ParsableCommand {
                                         TextTable.Column("size", alignment: .right)])
             for g in groups {
                 t.addRow(g.key, "\(g.count)", g.dtypes.map(\.rawValue).joined(separator: ","),
-                         Self.humanCount(g.parameters), ByteCount.format(g.bytes))
+                         ByteCount.count(g.parameters), ByteCount.format(g.bytes))
             }
             out.append(t.render())
             out.append("(\(entries.count) tensors in \(groups.count) groups; --all lists every tensor)")
@@ -103,7 +103,7 @@ struct InspectCommand: ParsableCommand {
             if sharded { columns.append(TextTable.Column("shard", alignment: .left)) }
             var t = TextTable(columns: columns)
             for e in entries {
-                var row = [e.name, e.dtype.rawValue, Self.shapeText(e.shape), Self.humanCount(e.elementCount),
+                var row = [e.name, e.dtype.rawValue, Self.shapeText(e.shape), ByteCount.count(e.elementCount),
                            ByteCount.format(e.byteCount)]
                 if sharded {
                     row.append(c.file(containing: e.name).map { Self.baseName($0.path) } ?? "?")
@@ -114,7 +114,7 @@ struct InspectCommand: ParsableCommand {
         }
         let totals = Totals(entries)
         out.append("")
-        out.append("total: \(totals.tensors) tensors, \(Self.humanCount(totals.parameters)) parameters "
+        out.append("total: \(totals.tensors) tensors, \(ByteCount.count(totals.parameters)) parameters "
             + "(\(totals.parameters)), \(ByteCount.format(totals.bytes)) (\(totals.bytes) bytes); "
             + totals.byDType.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         return out.joined(separator: "\n")
@@ -208,15 +208,5 @@ struct InspectCommand: ParsableCommand {
     static func shortened(_ s: String) -> String {
         let oneLine = s.replacingOccurrences(of: "\n", with: " ")
         return oneLine.count <= 100 ? oneLine : String(oneLine.prefix(97)) + "... (\(s.count) chars)"
-    }
-
-    /// 512, 12.3K, 4.19M, 7.62B.
-    static func humanCount(_ n: Int) -> String {
-        let units = ["", "K", "M", "B", "T"]
-        var v = Double(n)
-        var u = 0
-        while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
-        if u == 0 { return "\(n)" }
-        return String(format: v >= 100 ? "%.0f%@" : v >= 10 ? "%.1f%@" : "%.2f%@", v, units[u])
     }
 }
