@@ -414,6 +414,8 @@ public struct AudioEncoderConfig: Codable, Sendable, Equatable {
     public var outputDim: Int
     public var maxSourcePositions: Int
     public var nWindow: Int
+    /// Activation of the conv front end and the FFN ("gelu", exact erf; the only one the tower implements).
+    public var activationFunction: String
 
     enum CodingKeys: String, CodingKey {
         case numMelBins = "num_mel_bins"
@@ -424,11 +426,13 @@ public struct AudioEncoderConfig: Codable, Sendable, Equatable {
         case outputDim = "output_dim"
         case maxSourcePositions = "max_source_positions"
         case nWindow = "n_window"
+        case activationFunction = "activation_function"
     }
 
     public init(
         numMelBins: Int = 128, encoderLayers: Int = 32, encoderAttentionHeads: Int = 20, encoderFfnDim: Int = 5120,
-        dModel: Int = 1280, outputDim: Int, maxSourcePositions: Int = 1500, nWindow: Int = 100
+        dModel: Int = 1280, outputDim: Int, maxSourcePositions: Int = 1500, nWindow: Int = 100,
+        activationFunction: String = "gelu"
     ) {
         self.numMelBins = numMelBins
         self.encoderLayers = encoderLayers
@@ -438,6 +442,7 @@ public struct AudioEncoderConfig: Codable, Sendable, Equatable {
         self.outputDim = outputDim
         self.maxSourcePositions = maxSourcePositions
         self.nWindow = nWindow
+        self.activationFunction = activationFunction
     }
 
     public init(from decoder: Decoder) throws {
@@ -450,6 +455,7 @@ public struct AudioEncoderConfig: Codable, Sendable, Equatable {
         outputDim = try c.decodeIfPresent(Int.self, forKey: .outputDim) ?? 3584
         maxSourcePositions = try c.decodeIfPresent(Int.self, forKey: .maxSourcePositions) ?? 1500
         nWindow = try c.decodeIfPresent(Int.self, forKey: .nWindow) ?? 100
+        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? "gelu"
     }
 
     public func validate() throws {
@@ -487,6 +493,10 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
     /// Width of the merger's output (equals the text hidden size).
     public var outHiddenSize: Int
     public var fullattBlockIndexes: [Int]
+    /// Colour channels of a pixel (3).
+    public var inChannels: Int
+    /// Activation of the blocks' SwiGLU MLP ("silu"; the only one the tower implements).
+    public var hiddenAct: String
 
     enum CodingKeys: String, CodingKey {
         case depth
@@ -499,12 +509,14 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
         case windowSize = "window_size"
         case outHiddenSize = "out_hidden_size"
         case fullattBlockIndexes = "fullatt_block_indexes"
+        case inChannels = "in_channels"
+        case hiddenAct = "hidden_act"
     }
 
     public init(
         depth: Int = 32, hiddenSize: Int = 1280, numHeads: Int = 16, intermediateSize: Int = 3420,
         patchSize: Int = 14, spatialMergeSize: Int = 2, temporalPatchSize: Int = 2, windowSize: Int = 112,
-        outHiddenSize: Int, fullattBlockIndexes: [Int] = [7, 15, 23, 31]
+        outHiddenSize: Int, fullattBlockIndexes: [Int] = [7, 15, 23, 31], inChannels: Int = 3, hiddenAct: String = "silu"
     ) {
         self.depth = depth
         self.hiddenSize = hiddenSize
@@ -516,6 +528,8 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
         self.windowSize = windowSize
         self.outHiddenSize = outHiddenSize
         self.fullattBlockIndexes = fullattBlockIndexes
+        self.inChannels = inChannels
+        self.hiddenAct = hiddenAct
     }
 
     public init(from decoder: Decoder) throws {
@@ -530,6 +544,8 @@ public struct VisionEncoderConfig: Codable, Sendable, Equatable {
         windowSize = try c.decodeIfPresent(Int.self, forKey: .windowSize) ?? 112
         outHiddenSize = try c.decodeIfPresent(Int.self, forKey: .outHiddenSize) ?? 3584
         fullattBlockIndexes = try c.decodeIfPresent([Int].self, forKey: .fullattBlockIndexes) ?? [7, 15, 23, 31]
+        inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? 3
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
     }
 
     public func validate() throws {
