@@ -12,6 +12,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             CompareCommand.self,
             CompressCommand.self,
             DemoCommand.self,
+            EncodeCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
             InspectCommand.self,
@@ -41,6 +42,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
     )
 }

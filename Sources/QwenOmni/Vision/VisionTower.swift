@@ -12,6 +12,8 @@ public struct EncoderTimings: Sendable, Codable, Equatable {
     public var headMs = 0.0
     public var totalMs: Double { frontMs + layerMs.reduce(0, +) + headMs }
 
+    public init() {}
+
     mutating func addLayer(_ i: Int, _ ms: Double) {
         if layerMs.count <= i { layerMs += [Double](repeating: 0, count: i + 1 - layerMs.count) }
         layerMs[i] += ms
