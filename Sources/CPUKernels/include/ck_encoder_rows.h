@@ -18,7 +18,7 @@ void ck_layer_norm_rows(const float *x, size_t rows, size_t dim, const float *we
                         float *out);
 
 /// GELU in place with the exact (erf) form: x · (1 + erf(x / sqrt 2)) / 2. erf is Abramowitz-Stegun 7.1.26
-/// (|error| <= 1.5e-7 absolute, exp by ck_exp), odd-symmetric; NaN stays NaN.
+/// (1.5e-7 absolute for the formula, under 5e-7 evaluated in Float32; exp by ck_exp), odd-symmetric; NaN stays NaN.
 void ck_gelu_erf(float *x, size_t n);
 
 /// erf(x) by the same formula as ck_gelu_erf (for tests).

@@ -1,3 +1,4 @@
+import OmniNN
 import OmniTensor
 
 /// Scratch rows of the audio layers for `rows` frames, reused by every layer. After a layer, `q` and `k` still
@@ -23,15 +24,14 @@ extension AudioLayerWeights {
     func forward(_ x: UnsafeMutablePointer<Float>, n: Int, boundaries: [Int], config c: AudioEncoderConfig,
                  ws: AudioWorkspace) {
         let d = c.dModel, heads = c.encoderAttentionHeads, f = c.encoderFfnDim
-        let eps: Float = 1e-5
-        layerNormRows(x, rows: n, dim: d, weight: attnNormWeight, bias: attnNormBias, eps: eps, out: ws.h)
+        attnNorm.apply(x, rows: n, into: ws.h)
         q.apply(ws.h, n: n, into: ws.q, ldOut: d)
         k.apply(ws.h, n: n, into: ws.k, ldOut: d)
         v.apply(ws.h, n: n, into: ws.v, ldOut: d)
         SegmentedAttention.apply(q: ws.q, k: ws.k, v: ws.v, ld: d, heads: heads, headDim: d / heads,
                                  boundaries: boundaries, out: ws.attn, ldOut: d)
         out.apply(ws.attn, n: n, into: x, ldOut: d, accumulate: true)
-        layerNormRows(x, rows: n, dim: d, weight: ffnNormWeight, bias: ffnNormBias, eps: eps, out: ws.h)
+        ffnNorm.apply(x, rows: n, into: ws.h)
         fc1.apply(ws.h, n: n, into: ws.ffn, ldOut: f)
         geluInPlace(ws.ffn, count: n * f)
         fc2.apply(ws.ffn, n: n, into: x, ldOut: d, accumulate: true)

@@ -1,3 +1,5 @@
+import OmniNN
+
 /// OmniZip's audio saliency from the real encoder (SPEC 4, 8.2): in the audio tower's LAST layer, the attention
 /// each frame receives over the WHOLE audio (not windowed): softmax(q kᵀ / sqrt(head_dim)) per head and query,
 /// column means over heads and queries, then averaged in pairs like the AvgPool1d(2) that makes the 25 Hz tokens.

@@ -1,4 +1,5 @@
 import Dispatch
+import OmniNN
 import OmniTensor
 import SafeTensors
 
@@ -139,8 +140,7 @@ public final class AudioTower: @unchecked Sendable {
             frameStart += w.encodedFrames
             t += w.tokens
         }
-        layerNormRows(ws.h, rows: total, dim: d, weight: weights.lnPostWeight, bias: weights.lnPostBias, eps: 1e-5,
-                      out: ws.attn)
+        weights.lnPost.apply(ws.h, rows: total, into: ws.attn)
         var out = Tensor.zeros([total, c.outputDim])
         out.withUnsafeMutableBufferPointer { o in
             weights.proj.apply(ws.attn, n: total, into: o.baseAddress!, ldOut: c.outputDim)

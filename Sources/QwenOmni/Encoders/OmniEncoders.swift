@@ -33,8 +33,8 @@ public final class OmniEncoders: @unchecked Sendable {
     /// Every tensor key (with its prefix) and shape of the towers with these configs, in schema order: 518 + 489
     /// for the published configs (`audio_bos_eos_token` included).
     public static func schema(vision: VisionEncoderConfig, audio: AudioEncoderConfig) -> [(key: String, shape: [Int])] {
-        VisionTowerWeights.schema(vision).map { (VisionTowerWeights.prefix + $0.suffix, $0.shape) }
-            + AudioTowerWeights.schema(audio).map { (AudioTowerWeights.prefix + $0.suffix, $0.shape) }
+        VisionTowerWeights.schema(vision).map { (VisionTowerWeights.prefix + $0.key, $0.shape) }
+            + AudioTowerWeights.schema(audio).map { (AudioTowerWeights.prefix + $0.key, $0.shape) }
     }
 
     /// What `encode` produces.

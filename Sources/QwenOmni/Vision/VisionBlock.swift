@@ -1,4 +1,5 @@
 import CPUKernels
+import OmniNN
 import OmniTensor
 
 /// Scratch rows of the vision blocks for a batch of up to `rows` patches, reused by every block.
@@ -24,8 +25,7 @@ extension VisionBlockWeights {
     func forward(_ x: UnsafeMutablePointer<Float>, n: Int, boundaries: [Int], config c: VisionEncoderConfig,
                  ws: VisionWorkspace) {
         let d = c.hiddenSize, heads = c.numHeads, hd = d / heads, half = hd / 2, inter = c.intermediateSize
-        let eps: Float = 1e-6
-        rmsNormRows(x, rows: n, dim: d, weight: norm1, eps: eps, out: ws.h)
+        norm1.apply(x, rows: n, into: ws.h)
         q.weight.apply(ws.h, n: n, into: ws.q, ldOut: d)
         k.weight.apply(ws.h, n: n, into: ws.k, ldOut: d)
         v.apply(ws.h, n: n, into: ws.v, ldOut: d)
@@ -46,7 +46,7 @@ extension VisionBlockWeights {
         SegmentedAttention.apply(q: ws.q, k: ws.k, v: ws.v, ld: d, heads: heads, headDim: hd, boundaries: boundaries,
                                  out: ws.attn, ldOut: d)
         proj.apply(ws.attn, n: n, into: x, ldOut: d, accumulate: true)
-        rmsNormRows(x, rows: n, dim: d, weight: norm2, eps: eps, out: ws.h)
+        norm2.apply(x, rows: n, into: ws.h)
         gate.apply(ws.h, n: n, into: ws.gate, ldOut: inter)
         up.apply(ws.h, n: n, into: ws.up, ldOut: inter)
         let gu = UnsafeSendableBox((ws.gate, ws.up))

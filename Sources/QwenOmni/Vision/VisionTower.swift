@@ -1,4 +1,5 @@
 import Dispatch
+import OmniNN
 import OmniTensor
 import SafeTensors
 
@@ -182,7 +183,7 @@ public final class VisionTower: @unchecked Sendable {
         // Merger: RMSNorm, m·m consecutive rows as one, Linear, GELU, Linear; rows back to raster order.
         t0 = DispatchTime.now().uptimeNanoseconds
         let units = n / mu
-        rmsNormRows(x, rows: n, dim: d, weight: weights.mergerNorm, eps: 1e-6, out: ws.h)
+        weights.mergerNorm.apply(x, rows: n, into: ws.h)
         let hidden = mu * d
         weights.mergerFC1.apply(ws.h, n: units, into: gathered, ldOut: hidden)
         geluInPlace(gathered, count: units * hidden)

@@ -3,14 +3,13 @@ import OmniTensor
 /// A 1-D convolution over time-major rows (`[length, inChannels]` in, `[outLength, outChannels]` out) with zero
 /// padding at both ends of every sequence, as one GEMM over im2col rows: the weight is held as `[out, kernel, in]`
 /// (PyTorch's `[out, in, kernel]` reordered at load), so an im2col row is just `kernel` consecutive input rows.
-/// Several independent sequences (the audio tower's windows) are packed into the same GEMMs. A generic layer: it
-/// belongs to the layers tier and moves there with it.
+/// Several independent sequences (the audio tower's windows) are packed into the same GEMMs.
 public struct Conv1DLayer: Sendable {
     /// Weight `[out, kernel · in]` in (tap, channel) order, and the bias.
-    public let linear: LinearLayer
+    public let linear: Linear
     public let inChannels, kernel, stride, padding: Int
 
-    public init(linear: LinearLayer, inChannels: Int, kernel: Int, stride: Int, padding: Int) {
+    public init(linear: Linear, inChannels: Int, kernel: Int, stride: Int, padding: Int) {
         precondition(linear.inFeatures == inChannels * kernel, "Conv1DLayer: weight \(linear.inFeatures) columns for \(inChannels) x \(kernel)")
         self.linear = linear
         self.inChannels = inChannels

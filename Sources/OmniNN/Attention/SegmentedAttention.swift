@@ -12,7 +12,6 @@ import OmniTensor
 /// (`ck_softmax_rows`: AVX-512 or the portable lanes, the same exp), O = S V (sgemm into the output rows). Items
 /// run in parallel, one per core with the BLAS on one thread and its own tile, longest segments first.
 ///
-/// A generic layer: it belongs to the layers tier and moves there with it.
 public enum SegmentedAttention {
     /// Most queries per work item; fewer when segments are long (the tile stays at most `tileFloats`).
     public static let queryBlock = 128
