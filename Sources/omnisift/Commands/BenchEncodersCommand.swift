@@ -112,27 +112,12 @@ struct BenchEncodersCommand: ParsableCommand {
 
     /// Runs the PyTorch child for one tower.
     func torchTime(_ tower: String) -> (Side?, String?) {
-        guard FileManager.default.fileExists(atPath: torchScript) else {
-            return (nil, "\(torchScript) not found (run from the repository root or pass --torch-script)")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [python, torchScript, "--tower", tower, "--layers", "\(layers)", "--clip", "\(clip)",
-                       "--out-dim", "\(outDim)", "--repetitions", "\(repetitions)", "--warmup", "\(warmup)",
-                       "--threads", "\(BLASBackend.shared.threads)"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return (nil, "cannot start \(python): \(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let ms = obj["ms"] as? [Double], let layerMs = obj["layer_ms"] as? [Double],
+        let (obj, note) = TorchChild.run(python: python, script: torchScript, arguments: [
+            "--tower", tower, "--layers", "\(layers)", "--clip", "\(clip)", "--out-dim", "\(outDim)",
+            "--repetitions", "\(repetitions)", "--warmup", "\(warmup)", "--threads", "\(BLASBackend.shared.threads)"])
+        guard let obj, let ms = obj["ms"] as? [Double], !ms.isEmpty, let layerMs = obj["layer_ms"] as? [Double],
               let front = obj["front_ms"] as? Double, let head = obj["head_ms"] as? Double else {
-            let tail = String(decoding: errData.suffix(300), as: UTF8.self)
-            return (nil, "PyTorch run failed (status \(p.terminationStatus)): \(tail)")
+            return (nil, note ?? "PyTorch printed no ms / layer_ms / front_ms / head_ms")
         }
         return (Side(totalMs: ms.min()!, frontMs: front, layerMs: layerMs, headMs: head), nil)
     }

@@ -177,28 +177,11 @@ struct BenchPrefillCommand: ParsableCommand {
 
     /// Runs the PyTorch child; returns (fastest repetition's ms per layer, note).
     func torchTime(_ c: ThinkerTextConfig, tokens: Int) -> (Double?, String?) {
-        guard FileManager.default.fileExists(atPath: torchScript) else {
-            return (nil, "\(torchScript) not found (run from the repository root or pass --torch-script)")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [python, torchScript, "--hidden", "\(c.hiddenSize)", "--heads", "\(c.numAttentionHeads)",
-                       "--kv-heads", "\(c.numKeyValueHeads)", "--intermediate", "\(c.intermediateSize)",
-                       "--tokens", "\(tokens)", "--repetitions", "\(repetitions)", "--warmup", "\(warmup)",
-                       "--threads", "\(BLASBackend.shared.threads)"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        do { try p.run() } catch { return (nil, "cannot start \(python): \(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let ms = obj["ms"] as? [Double], !ms.isEmpty else {
-            let tail = String(decoding: errData.suffix(300), as: UTF8.self)
-            return (nil, "PyTorch run failed (status \(p.terminationStatus)): \(tail)")
-        }
+        let (obj, note) = TorchChild.run(python: python, script: torchScript, arguments: [
+            "--hidden", "\(c.hiddenSize)", "--heads", "\(c.numAttentionHeads)", "--kv-heads", "\(c.numKeyValueHeads)",
+            "--intermediate", "\(c.intermediateSize)", "--tokens", "\(tokens)", "--repetitions", "\(repetitions)",
+            "--warmup", "\(warmup)", "--threads", "\(BLASBackend.shared.threads)"])
+        guard let ms = obj?["ms"] as? [Double], !ms.isEmpty else { return (nil, note ?? "PyTorch printed no \"ms\" timings") }
         return (ms.min()!, nil)
     }
 
