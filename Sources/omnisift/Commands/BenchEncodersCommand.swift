@@ -176,10 +176,8 @@ struct BenchEncodersCommand: ParsableCommand {
             rows.append(row)
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(Report(note: note, blas: BLASBackend.shared.description,
-                                                         threads: BLASBackend.shared.threads, rows: rows)), as: UTF8.self))
+            try JSONOutput.print(Report(note: note, blas: BLASBackend.shared.description,
+                                        threads: BLASBackend.shared.threads, rows: rows))
             return
         }
         var t = TextTable(columns: ["tower", "part", "Swift ms", "PyTorch ms", "PyTorch/Swift"])

@@ -30,8 +30,8 @@ struct EncodeCommand: ParsableCommand {
     @Argument(help: "Features file (.safetensors) from `omnisift preprocess`.")
     var features: String
 
-    @Option(name: [.short, .customLong("output")], help: "Output .safetensors file.")
-    var output: String
+    @OptionGroup var out: OutputFileOption
+    var output: String { out.output }
 
     @Flag(help: "Print a JSON report (token counts, ms per tower, product paths).")
     var json = false
@@ -67,12 +67,12 @@ struct EncodeCommand: ParsableCommand {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let encoders = try OmniEncoders.load(path: model, vision: needVision, audio: needAudio)
         let loadMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-        let out = try encoders.encode(input)
+        let encoded = try encoders.encode(input)
 
         var w = SafeTensorsWriter(metadata: ["source": (features as NSString).lastPathComponent])
-        if let v = out.videoEmbeds { try w.add("video_embeds", v) }
-        if let i = out.imageEmbeds { try w.add("image_embeds", i) }
-        if let a = out.audio {
+        if let v = encoded.videoEmbeds { try w.add("video_embeds", v) }
+        if let i = encoded.imageEmbeds { try w.add("image_embeds", i) }
+        if let a = encoded.audio {
             try w.add("audio_embeds", a.embeddings)
             try w.add("audio_saliency", float32s: a.saliency, shape: [a.saliency.count])
         }
@@ -86,31 +86,29 @@ struct EncodeCommand: ParsableCommand {
                             peakRssBytes: ThinkerMemory.peakResidentBytes())
         if let v = encoders.vision, needVision {
             let patches = (input.videoPixels?.rows ?? 0) + (input.imagePixels?.rows ?? 0)
-            report.vision = tower(out.visionTimings,
-                                  tokens: ["video": out.videoEmbeds?.rows ?? 0, "image": out.imageEmbeds?.rows ?? 0],
+            report.vision = tower(encoded.visionTimings,
+                                  tokens: ["video": encoded.videoEmbeds?.rows ?? 0, "image": encoded.imageEmbeds?.rows ?? 0],
                                   layers: v.config.depth, products: v.productPath(rows: min(patches, v.maxBatchRows)),
                                   bytes: v.weightBytes)
         }
-        if let a = encoders.audio, let enc = out.audio {
-            report.audio = tower(out.audioTimings, tokens: ["audio": enc.embeddings.rows],
+        if let a = encoders.audio, let enc = encoded.audio {
+            report.audio = tower(encoded.audioTimings, tokens: ["audio": enc.embeddings.rows],
                                  layers: a.config.encoderLayers,
                                  products: a.productPath(rows: input.audioLengths.reduce(0, +) / 2),
                                  bytes: a.weightBytes)
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
             return
         }
         var t = TextTable(columns: ["tower", "tokens", "ms", "layers", "products", "weights"])
         if let v = report.vision {
             t.addRow("vision", "video \(v.tokens["video"]!), image \(v.tokens["image"]!)", String(format: "%.1f", v.ms),
-                     "\(v.layers)", v.products, ThinkerCLI.bytes(v.weightBytes))
+                     "\(v.layers)", v.products, ByteCount.format(v.weightBytes))
         }
         if let a = report.audio {
             t.addRow("audio", "\(a.tokens["audio"]!)", String(format: "%.1f", a.ms), "\(a.layers)", a.products,
-                     ThinkerCLI.bytes(a.weightBytes))
+                     ByteCount.format(a.weightBytes))
         }
         print(t.render())
         print("wrote \(output)")
