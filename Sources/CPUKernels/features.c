@@ -74,16 +74,22 @@ static _Thread_local int avx512_enabled = 1;
 
 void ck_set_avx512_enabled(int enabled) { avx512_enabled = enabled ? 1 : 0; }
 
-int ck_avx512_disabled_by_env(void) {
-    static atomic_int state = -1;
-    int s = atomic_load(&state);
+// 1 when environment variable `name` is set to anything but "" or "0"; read once into `state`.
+static int env_flag(atomic_int *state, const char *name) {
+    int s = atomic_load(state);
     if (s < 0) {
-        const char *v = getenv("OMNISIFT_DISABLE_AVX512");
+        const char *v = getenv(name);
         s = (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0) ? 1 : 0;
-        atomic_store(&state, s);
+        atomic_store(state, s);
     }
     return s;
 }
+
+static atomic_int avx512_env = -1, avx2_env = -1;
+
+int ck_avx512_disabled_by_env(void) { return env_flag(&avx512_env, "OMNISIFT_DISABLE_AVX512"); }
+
+int ck_avx2_disabled_by_env(void) { return env_flag(&avx2_env, "OMNISIFT_DISABLE_AVX2"); }
 
 // Runs `detect` once and keeps its answer in `state` (-1: not yet detected); 0 while the fast paths are disabled.
 static int cached(atomic_int *state, int (*detect)(void)) {
@@ -106,7 +112,7 @@ int ck_has_avx512(void) {
     return cached(&avx512_state, detect_avx512);
 }
 
-int ck_has_avx2_fma(void) { return cached(&avx2_state, detect_avx2_fma); }
+int ck_has_avx2_fma(void) { return ck_avx2_disabled_by_env() ? 0 : cached(&avx2_state, detect_avx2_fma); }
 
 int ck_has_amx_bf16(void) {
     if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;

@@ -180,13 +180,17 @@ import Testing
     }
 
     /// `ck_gemv_bf16w` (decode steps) against Float64 sums with strides, tails (k not a multiple of 16, n not of 4)
-    /// and accumulation, on the AVX-512 path and on the portable one.
-    @Test(arguments: [(m: 1, n: 1, k: 1), (m: 1, n: 7, k: 33), (m: 3, n: 13, k: 100), (m: 31, n: 64, k: 3584)])
+    /// and accumulation, on the AVX-512 path, the AVX2 one (AVX-512 switched off on this thread) and the portable one.
+    @Test(arguments: [(m: 1, n: 1, k: 1), (m: 1, n: 7, k: 33), (m: 3, n: 13, k: 100), (m: 31, n: 64, k: 3584),
+                      (m: 2, n: 9, k: 23)])
     func gemvMatchesFloat64(m: Int, n: Int, k: Int) {
         let p = Problem(m: m, n: n, k: k, lda: k + 2, ldw: k + 3, ldc: n + 1, seed: UInt64(m * 131 + n * 17 + k))
-        for fast in [true, false] {
+        var seen: Set<Int32> = []
+        for (fast, avx512) in [(true, true), (true, false), (false, false)] {
             ck_set_fast_paths_enabled(fast ? 1 : 0)
-            defer { ck_set_fast_paths_enabled(1) }
+            ck_set_avx512_enabled(avx512 ? 1 : 0)
+            defer { ck_set_fast_paths_enabled(1); ck_set_avx512_enabled(1) }
+            seen.insert(ck_gemv_bf16w_path())
             for accumulate in [false, true] {
                 let c = p.run { a, w, c in ck_gemv_bf16w(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
                 let (worst, intact) = p.check(c, accumulate: accumulate)
@@ -196,11 +200,16 @@ import Testing
                 #expect(intact)
             }
         }
+        // Where the CPU has them, the three settings really ran three versions.
+        #expect(seen.count == 1 + (ck_has_avx2_fma() != 0 ? 1 : 0) + (ck_has_avx512() != 0 ? 1 : 0))
     }
 
-    /// The decoder's bf16 matrices: prefill-sized products take the AMX path, decode-sized ones the AVX-512 bf16
-    /// GEMV; both agree with Float32 BLAS on the same values up to summation order.
-    @Test func thinkerMatrixAgreesWithFloat32OfTheSameValues() {
+    /// The decoder's bf16 matrices: prefill-sized products take the AMX path, decode-sized ones the AVX-512 (or,
+    /// with AVX-512 off, the AVX2) bf16 GEMV; both agree with Float32 BLAS on the same values up to summation order.
+    @Test(arguments: [true, false]) func thinkerMatrixAgreesWithFloat32OfTheSameValues(avx512: Bool) {
+        // With AVX-512 off on this thread the decode path is the AVX2 GEMV (the workers it splits onto keep theirs).
+        ck_set_avx512_enabled(avx512 ? 1 : 0)
+        defer { ck_set_avx512_enabled(1) }
         var rng = SeededGenerator(seed: 9)
         let (rows, cols) = (300, 320)  // > 65536 values: exercises the parallel widening of decode steps
         let w = Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { _ in Float(rng.nextUnit() * 2 - 1) })
@@ -220,9 +229,10 @@ import Testing
                         f32.apply(xp.baseAddress!, n: n, into: $0.baseAddress!, ldOut: rows, accumulate: accumulate)
                     }
                 }
-                let widening = n < MatrixProducts.splitMinRows ? ck_has_avx512() == 0 : !Self.amx
+                let widening = n < MatrixProducts.splitMinRows ? ck_has_avx512() == 0 && ck_has_avx2_fma() == 0 : !Self.amx
                 let expected: MatrixProducts.Path = widening ? .widenedBLAS
-                    : n < MatrixProducts.splitMinRows ? .bf16GEMV : .amxSplit
+                    : n >= MatrixProducts.splitMinRows ? .amxSplit
+                    : ck_has_avx512() != 0 ? .bf16GEMV : .bf16GEMVAVX2
                 #expect(bf.productPath(rows: n) == expected && f32.productPath(rows: n) == .float32BLAS)
                 if widening {
                     #expect(a == b, "n \(n): widening path differs from Float32")

@@ -14,10 +14,14 @@ extern "C" {
 /// stride `ldw`, 2-byte alignment suffices), A and C Float32 row-major (strides `lda`, `ldc`). Each bf16 weight is
 /// widened exactly in registers and the products are accumulated in Float32 (fused multiply-add, sixteen lanes, so
 /// the result is a Float32 GEMM's up to summation order). Meant for small m (decode steps): every weight row is
-/// read from memory once and reused from L1 for the m rows. AVX-512 when available, else portable C.
+/// read from memory once and reused from L1 for the m rows. AVX-512 when available, else AVX2 + FMA (eight lanes),
+/// else portable C.
 /// Single-threaded: split n over threads to run in parallel.
 void ck_gemv_bf16w(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
                    float *c, size_t ldc, int accumulate);
+
+/// Which version ck_gemv_bf16w runs on the calling thread: 2 AVX-512, 1 AVX2 + FMA, 0 portable C.
+int ck_gemv_bf16w_path(void);
 
 #ifdef __cplusplus
 }

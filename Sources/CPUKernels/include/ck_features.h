@@ -23,6 +23,10 @@ int ck_has_avx2_fma(void);
 /// ck_has_amx_bf16 then answer 0 for the whole process, which runs as on an AVX2-only CPU. Read once.
 int ck_avx512_disabled_by_env(void);
 
+/// 1 when OMNISIFT_DISABLE_AVX2 is set to anything but "" or "0": ck_has_avx2_fma then answers 0 and our AVX2
+/// kernels stay off (with OMNISIFT_DISABLE_AVX512 too, the process runs as before they existed; to measure them).
+int ck_avx2_disabled_by_env(void);
+
 /// Switches the AVX-512 and AMX paths off (0) or back on (1) for the calling thread only; the AVX2 (or portable)
 /// versions then run. For tests comparing the AVX2 kernels with the others on one machine.
 void ck_set_avx512_enabled(int enabled);

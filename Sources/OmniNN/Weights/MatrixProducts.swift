@@ -5,11 +5,11 @@ import CPUKernels
 ///
 /// Paths: Float32 weights on the BLAS sgemm; bf16 weights on AMX tiles with the Float32 activations split exactly
 /// into three bf16 parts (`ck_split_gemm.h`: the Float32 product up to summation order) from `splitMinRows` rows;
-/// fewer rows (decode steps) reading the bf16 weights directly with AVX-512 (`ck_bf16_gemv.h`); otherwise the bf16
+/// fewer rows (decode steps) reading the bf16 weights directly with AVX-512 or AVX2 + FMA (`ck_bf16_gemv.h`); otherwise the bf16
 /// weights widened to Float32 tile by tile before the sgemm.
 public enum MatrixProducts {
     /// Rows from which a bf16 product runs on AMX tiles by default (prefill chunks). Fewer rows (decode steps,
-    /// memory-bound) run the AVX-512 bf16 GEMV.
+    /// memory-bound) run the bf16 GEMV (AVX-512, else AVX2 + FMA).
     public static let splitMinRows = 32
 
     /// Whether AMX bf16 tiles are usable on the calling thread (CPU support, the kernel's permission on Linux, and
@@ -19,11 +19,15 @@ public enum MatrixProducts {
     /// Whether the AVX-512 kernels are usable on the calling thread.
     public static var avx512Usable: Bool { ck_has_avx512() != 0 }
 
+    /// Whether the AVX2 + FMA kernels are usable on the calling thread (used where AVX-512 is not).
+    public static var avx2Usable: Bool { ck_has_avx2_fma() != 0 }
+
     /// How a product runs; the raw value names it in reports.
     public enum Path: String, Sendable {
         case float32BLAS = "Float32 BLAS"
         case amxSplit = "AMX, exact 3-way bf16 split"
         case bf16GEMV = "AVX-512 bf16 GEMV"
+        case bf16GEMVAVX2 = "AVX2 bf16 GEMV"
         case widenedBLAS = "bf16 widened per tile + BLAS"
     }
 
@@ -36,6 +40,7 @@ public enum MatrixProducts {
         if bf16 && aligned && n >= amxMinRows && amxUsable { return .amxSplit }
         if float32 || !bf16 { return .float32BLAS }
         if aligned && n < splitMinRows && avx512Usable { return .bf16GEMV }
+        if aligned && n < splitMinRows && avx2Usable { return .bf16GEMVAVX2 }
         return .widenedBLAS
     }
 }

@@ -172,7 +172,7 @@ public final class WeightMatrix: @unchecked Sendable {
             ExactBF16Product.run(a: x, lda: cols, rows: nil, m: n, k: cols,
                                  w: bf16!.assumingMemoryBound(to: UInt16.self), ldw: cols, n: rows, out: out,
                                  ldOut: ldOut, accumulate: accumulate)
-        case .bf16GEMV:
+        case .bf16GEMV, .bf16GEMVAVX2:
             applyBF16GEMV(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         case .widenedBLAS:
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
