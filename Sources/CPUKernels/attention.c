@@ -147,6 +147,156 @@ CK_AVX512 static void bias_rope_avx512(float *x, size_t rows, size_t heads, size
 }
 #endif
 
+#if CK_X86
+// MARK: AVX2 + FMA versions (eight lanes; tails in scalar code with the same exp)
+
+CK_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+CK_AVX2 static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+CK_AVX2 static float exp_shift_sum_avx2(float *x, size_t n, float shift) {
+    const __m256 s = _mm256_set1_ps(shift);
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        const __m256 e0 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + c), s));
+        const __m256 e1 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + c + 8), s));
+        _mm256_storeu_ps(x + c, e0);
+        _mm256_storeu_ps(x + c + 8, e1);
+        sum0 = _mm256_add_ps(sum0, e0);
+        sum1 = _mm256_add_ps(sum1, e1);
+    }
+    for (; c + 8 <= n; c += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + c), s));
+        _mm256_storeu_ps(x + c, e);
+        sum0 = _mm256_add_ps(sum0, e);
+    }
+    float total = hsum8(_mm256_add_ps(sum0, sum1));
+    for (; c < n; c++) {
+        x[c] = exp_portable(x[c] - shift);
+        total += x[c];
+    }
+    return total;
+}
+
+CK_AVX2 static float max_avx2(const float *x, size_t n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + c));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + c + 8));
+    }
+    for (; c + 8 <= n; c += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + c));
+    float m = hmax8(_mm256_max_ps(m0, m1));
+    for (; c < n; c++) m = x[c] > m ? x[c] : m;
+    return m;
+}
+
+CK_AVX2 static void scale_avx2(float *x, size_t n, float a) {
+    const __m256 va = _mm256_set1_ps(a);
+    size_t c = 0;
+    for (; c + 8 <= n; c += 8) _mm256_storeu_ps(x + c, _mm256_mul_ps(_mm256_loadu_ps(x + c), va));
+    for (; c < n; c++) x[c] *= a;
+}
+
+CK_AVX2 static void online_row_avx2(float *row, size_t count, size_t valid, float *mx, float *sum, float *acc,
+                                    size_t acc_count) {
+    const float block_max = max_avx2(row, valid);
+    const float old = *mx;
+    const float new_max = old > block_max ? old : block_max;
+    const float correction = old == -INFINITY ? 0.0f : expf(old - new_max);
+    const float row_sum = exp_shift_sum_avx2(row, valid, new_max);
+    if (valid < count) memset(row + valid, 0, (count - valid) * sizeof(float));
+    *sum = *sum * correction + row_sum;
+    *mx = new_max;
+    if (correction != 1.0f) scale_avx2(acc, acc_count, correction);
+}
+
+CK_AVX2 static void rms_norm_avx2(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * dim;
+        float *o = out + r * dim;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        size_t c = 0;
+        for (; c + 16 <= dim; c += 16) {
+            const __m256 a = _mm256_loadu_ps(xr + c), b = _mm256_loadu_ps(xr + c + 8);
+            s0 = _mm256_fmadd_ps(a, a, s0);
+            s1 = _mm256_fmadd_ps(b, b, s1);
+        }
+        for (; c + 8 <= dim; c += 8) {
+            const __m256 a = _mm256_loadu_ps(xr + c);
+            s0 = _mm256_fmadd_ps(a, a, s0);
+        }
+        float ss = hsum8(_mm256_add_ps(s0, s1));
+        for (; c < dim; c++) ss += xr[c] * xr[c];
+        const float invs = 1.0f / sqrtf(ss / (float)dim + eps);
+        const __m256 inv = _mm256_set1_ps(invs);
+        for (c = 0; c + 8 <= dim; c += 8)
+            _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_loadu_ps(w + c), _mm256_mul_ps(_mm256_loadu_ps(xr + c), inv)));
+        for (; c < dim; c++) o[c] = w[c] * (xr[c] * invs);
+    }
+}
+
+CK_AVX2 static void silu_mul_avx2(float *gate, const float *up, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        const __m256 x0 = _mm256_loadu_ps(gate + c), x1 = _mm256_loadu_ps(gate + c + 8);
+        const __m256 y0 = _mm256_div_ps(x0, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, x0))));
+        const __m256 y1 = _mm256_div_ps(x1, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, x1))));
+        _mm256_storeu_ps(gate + c, _mm256_mul_ps(y0, _mm256_loadu_ps(up + c)));
+        _mm256_storeu_ps(gate + c + 8, _mm256_mul_ps(y1, _mm256_loadu_ps(up + c + 8)));
+    }
+    for (; c + 8 <= n; c += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + c);
+        const __m256 y = _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, x))));
+        _mm256_storeu_ps(gate + c, _mm256_mul_ps(y, _mm256_loadu_ps(up + c)));
+    }
+    for (; c < n; c++) {
+        const float x = gate[c];
+        gate[c] = x / (1.0f + exp_portable(-x)) * up[c];
+    }
+}
+
+CK_AVX2 static void bias_rope_avx2(float *x, size_t rows, size_t heads, size_t hd, size_t ld, const float *bias,
+                                   const float *cos_table, const float *sin_table, size_t table_ld) {
+    const size_t half = hd / 2;
+    for (size_t r = 0; r < rows; r++) {
+        const float *cr = cos_table + r * table_ld, *sr = sin_table + r * table_ld;
+        for (size_t h = 0; h < heads; h++) {
+            float *p = x + r * ld + h * hd;
+            const float *bh = bias ? bias + h * hd : NULL;
+            size_t j = 0;
+            for (; j + 8 <= half; j += 8) {
+                __m256 a = _mm256_loadu_ps(p + j), b = _mm256_loadu_ps(p + half + j);
+                if (bh) {
+                    a = _mm256_add_ps(a, _mm256_loadu_ps(bh + j));
+                    b = _mm256_add_ps(b, _mm256_loadu_ps(bh + half + j));
+                }
+                const __m256 c = _mm256_loadu_ps(cr + j), s = _mm256_loadu_ps(sr + j);
+                _mm256_storeu_ps(p + j, _mm256_fmsub_ps(a, c, _mm256_mul_ps(b, s)));
+                _mm256_storeu_ps(p + half + j, _mm256_fmadd_ps(b, c, _mm256_mul_ps(a, s)));
+            }
+            for (; j < half; j++) {
+                const float a = p[j] + (bh ? bh[j] : 0.0f), b = p[half + j] + (bh ? bh[half + j] : 0.0f);
+                p[j] = a * cr[j] - b * sr[j];
+                p[half + j] = b * cr[j] + a * sr[j];
+            }
+        }
+    }
+}
+#endif
+
 // MARK: portable versions
 
 static float exp_shift_sum_portable(float *x, size_t n, float shift) {
@@ -165,6 +315,7 @@ static float exp_shift_sum_portable(float *x, size_t n, float shift) {
 float ck_exp_shift_sum(float *x, size_t n, float shift) {
 #if CK_X86
     if (ck_has_avx512()) return exp_shift_sum_avx512(x, n, shift);
+    if (ck_has_avx2_fma()) return exp_shift_sum_avx2(x, n, shift);
 #endif
     return exp_shift_sum_portable(x, n, shift);
 }
@@ -179,6 +330,10 @@ void ck_online_softmax_row(float *row, size_t count, long valid, float *max, flo
 #if CK_X86
     if (ck_has_avx512()) {
         online_row_avx512(row, count, v, max, sum, acc, acc_count);
+        return;
+    }
+    if (ck_has_avx2_fma()) {
+        online_row_avx2(row, count, v, max, sum, acc, acc_count);
         return;
     }
 #endif
@@ -199,6 +354,10 @@ void ck_rms_norm_rows(const float *x, size_t rows, size_t dim, const float *weig
 #if CK_X86
     if (ck_has_avx512()) {
         rms_norm_avx512(x, rows, dim, weight, eps, out);
+        return;
+    }
+    if (ck_has_avx2_fma()) {
+        rms_norm_avx2(x, rows, dim, weight, eps, out);
         return;
     }
 #endif
@@ -223,6 +382,10 @@ void ck_silu_mul(float *gate, const float *up, size_t n) {
         silu_mul_avx512(gate, up, n);
         return;
     }
+    if (ck_has_avx2_fma()) {
+        silu_mul_avx2(gate, up, n);
+        return;
+    }
 #endif
     for (size_t i = 0; i < n; i++) {
         const float x = gate[i];
@@ -235,6 +398,10 @@ void ck_bias_rope_rows(float *x, size_t rows, size_t heads, size_t head_dim, siz
 #if CK_X86
     if (ck_has_avx512()) {
         bias_rope_avx512(x, rows, heads, head_dim, ld, bias, cos_table, sin_table, table_ld);
+        return;
+    }
+    if (ck_has_avx2_fma()) {
+        bias_rope_avx2(x, rows, heads, head_dim, ld, bias, cos_table, sin_table, table_ld);
         return;
     }
 #endif

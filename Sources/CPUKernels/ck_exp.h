@@ -1,5 +1,5 @@
-// The exp shared by the kernels (softmax, online softmax, SiLU): scalar and sixteen-lane versions of one
-// algorithm, so the portable and AVX-512 paths agree to rounding. Internal: not part of the public headers.
+// The exp shared by the kernels (softmax, online softmax, SiLU): scalar, eight- and sixteen-lane versions of one
+// algorithm, so the portable, AVX2 and AVX-512 paths agree to rounding. Internal: not part of the public headers.
 #ifndef CK_EXP_H
 #define CK_EXP_H
 
@@ -77,6 +77,27 @@ CK_AVX512 static inline __m512 exp16(__m512 x) {
     const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
     const __m512i scale = _mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(er, _mm512_castsi512_ps(scale));
+}
+
+// The same steps on eight lanes (AVX2 + FMA).
+CK_AVX2 static inline __m256 exp8(__m256 x) {
+    __m256 xc = _mm256_max_ps(_mm256_set1_ps(CK_EXP_LO), x);
+    xc = _mm256_min_ps(_mm256_set1_ps(CK_EXP_HI), xc);
+    const __m256 magic = _mm256_set1_ps(CK_MAGIC);
+    const __m256 shifted = _mm256_fmadd_ps(xc, _mm256_set1_ps(CK_LOG2E), magic);
+    const __m256 n = _mm256_sub_ps(shifted, magic);
+    const __m256i ni = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(magic));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_C1), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_C2), r);
+    __m256 p = _mm256_set1_ps(CK_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_P5));
+    const __m256 er = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(er, _mm256_castsi256_ps(scale));
 }
 #endif
 

@@ -3,16 +3,20 @@ import Foundation
 import OmniTensor
 import Testing
 
-/// The decoder's C row kernels (`ck_attention.h`) against plain Double references, on the AVX-512 path (when the
-/// CPU has it) and on the portable path (fast paths switched off for the process, only around the calls).
+/// The decoder's C row kernels (`ck_attention.h`) against plain Double references, on the AVX-512 and AVX2 paths
+/// (when the CPU has them) and on the portable path (switched per thread, only around the calls).
 @Suite struct AttentionKernelTests {
-    /// Runs `body` once with the fast paths on and once with them off; `body` gets a label for messages.
-    /// The switch is per thread, and the kernels called here run on the calling thread.
+    /// Runs `body` on every path this CPU has: AVX-512, AVX2 + FMA (AVX-512 switched off), portable (fast paths
+    /// off); `body` gets a label for messages. The switches are per thread, and the kernels called here run on the
+    /// calling thread.
     static func bothPaths(_ body: (String) -> Void) {
-        body(ck_has_avx512() == 1 ? "avx512" : "portable")
+        if ck_has_avx512() == 1 { body("avx512") }
+        ck_set_avx512_enabled(0)
+        if ck_has_avx2_fma() == 1 { body("avx2") }
         ck_set_fast_paths_enabled(0)
         body("portable")
         ck_set_fast_paths_enabled(1)
+        ck_set_avx512_enabled(1)
     }
 
     static func gaussian(_ rng: inout SeededGenerator) -> Double {

@@ -1,5 +1,6 @@
 // Row kernels of the thinker decoder: the attention's online softmax, exp, RMSNorm and the SwiGLU product. Each has
-// an AVX-512 version (chosen at run time, see ck_features.h) and a portable C version; both use the same exp (range
+// an AVX-512 version, an AVX2 + FMA version (chosen at run time, see ck_features.h) and a portable C version; all
+// use the same exp (range
 // reduction + Cephes polynomial, about 1 ulp) and agree up to summation order and FMA contraction.
 #ifndef CK_ATTENTION_H
 #define CK_ATTENTION_H
