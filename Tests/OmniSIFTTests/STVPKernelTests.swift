@@ -1,4 +1,5 @@
 import Testing
+import CPUKernels
 @testable import OmniSIFT
 import OmniTensor
 
@@ -20,5 +21,11 @@ import OmniTensor
         #expect(spatial[1] == 0 && temporal![1] == 0)
         let (alone, none) = STVP.scores(embeddings: e, f1: f1, f2: nil)
         #expect(alone == spatial && none == nil)
+        // The AVX2 kernels (AVX-512 off on this thread) keep the AVX-512 lane layout: the same bits.
+        ck_set_avx512_enabled(0)
+        defer { ck_set_avx512_enabled(1) }
+        let (spatial2, temporal2) = STVP.scores(embeddings: e, f1: f1, f2: f2)
+        #expect(spatial2 == spatial && temporal2 == temporal)
+        #expect(spatial2 == Tensor.cosineSimilarity(rowsOf: frame1, with: frame1.meanRows()))
     }
 }

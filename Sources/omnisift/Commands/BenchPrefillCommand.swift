@@ -26,6 +26,12 @@ struct BenchPrefillCommand: ParsableCommand {
             KV-cache bytes for the whole model (all layers, f32), and the PyTorch CPU fp32 time of transformers' \
             Qwen2_5OmniDecoderLayer (SDPA attention, same threads; tools/bench_prefill_torch.py) with the ratio \
             PyTorch ms / Swift ms (> 1: Swift faster).
+
+            --compare-llamacpp DIR reads the llama-bench JSON files of tools/bench_llamacpp.sh (random Qwen2 models \
+            of the same text shapes at two depths, GGUF BF16 / F16 / Q8_0) and prints llama.cpp's ms per layer \
+            beside ours at the same token counts: the per-layer time is the two depths' difference divided by the \
+            difference in layers, so the embedding, the lm_head and fixed costs cancel; generation (tg) is ms per \
+            layer per token, ours as decode steps from an empty cache.
             """
     )
 
@@ -43,6 +49,8 @@ struct BenchPrefillCommand: ParsableCommand {
     @Option(help: "Python interpreter for the PyTorch comparison.") var python = "python3"
     @Option(help: "Path of bench_prefill_torch.py.") var torchScript = "tools/bench_prefill_torch.py"
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
+    @Option(help: ArgumentHelp("Also compare with llama.cpp: a folder of tools/bench_llamacpp.sh's llama-bench JSON files; our per-layer times are measured at the same shapes and token counts.", valueName: "dir"))
+    var compareLlamacpp: String?
     @Flag(help: "Print a JSON report.") var json = false
 
     struct Row: Codable {
@@ -64,7 +72,20 @@ struct BenchPrefillCommand: ParsableCommand {
         var torchNote: String?
     }
 
+    /// One llama.cpp test beside ours (same shape, same prompt tokens or generated tokens), ms per layer.
+    struct LlamaCppRow: Codable {
+        var shape: String
+        var type: String
+        var test: String
+        var llamaCppMsPerLayer: Double
+        var swiftMsPerLayer: Double
+        /// llama.cpp ms / Swift ms (> 1: Swift faster).
+        var llamaCppOverSwift: Double
+    }
+
     struct Report: Codable {
+        var llamacpp: [LlamaCppRow]?
+        var llamacppMachine: String?
         var note: String
         var blas: String
         var threads: Int
@@ -189,6 +210,8 @@ struct BenchPrefillCommand: ParsableCommand {
         let shapeList = try parsedShapes()
         let clipList = try parsedList(clips, name: "--clips").map { Int($0) }
         let keepList = try parsedList(keep, name: "--keep")
+        // Read before anything is measured, so a bad folder fails at once.
+        let llamaRuns = try compareLlamacpp.map { try LlamaCppComparison(directory: $0) }
         let peak = Self.sgemmRate()  // best of 3, measured before the runs
         let note = "RANDOM bf16-valued weights, \(layers) layer(s) per run sharing one random layer; times are per layer"
         if !json {
@@ -236,8 +259,13 @@ struct BenchPrefillCommand: ParsableCommand {
                 }
             }
         }
+        var llama: [LlamaCppRow]?
+        if let llamaRuns {
+            llama = try compareWithLlamaCpp(llamaRuns, shapes: shapeList, rows: rows)
+        }
+        let llamaMachine = llamaRuns?.machine
         if json {
-            let report = Report(note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
+            let report = Report(llamacpp: llama, llamacppMachine: llamaMachine, note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
                                 sgemmGflops: peak, layersRun: layers, storage: resolvedStorage,
                                 products: productsDescription, rows: rows)
             try JSONOutput.print(report)
@@ -256,5 +284,68 @@ struct BenchPrefillCommand: ParsableCommand {
         }
         print(t.render())
         for r in rows { if let n = r.torchNote { print("PyTorch (\(r.shape) \(r.clipSeconds) s): \(n)") } }
+        if let llama {
+            print("")
+            print("llama.cpp (\(compareLlamacpp!)\(llamaMachine.map { "; " + $0.replacingOccurrences(of: "\n", with: "; ") } ?? "")): "
+                  + "ms per layer from two depths' difference (embedding, lm_head and fixed costs cancel); ours: "
+                  + "\(resolvedStorage) weights, \(productsDescription)")
+            var l = TextTable(columns: ["shape", "llama.cpp type", "test", "llama.cpp ms/layer", "Swift ms/layer", "llama.cpp/Swift"])
+            for r in llama {
+                l.addRow(r.shape, r.type, r.test, String(format: "%.2f", r.llamaCppMsPerLayer),
+                         String(format: "%.2f", r.swiftMsPerLayer), String(format: "%.2fx", r.llamaCppOverSwift))
+            }
+            print(l.render())
+        }
+    }
+
+    /// Our per-layer times at llama.cpp's tests: prompts of the same token count (a row already measured at that
+    /// count is reused), and generation as decode steps from an empty cache (llama-bench's tg test), per token.
+    func compareWithLlamaCpp(_ cmp: LlamaCppComparison, shapes: [(String, ThinkerTextConfig)],
+                             rows: [Row]) throws -> [LlamaCppRow] {
+        var out: [LlamaCppRow] = []
+        for (name, c) in shapes {
+            let entries = cmp.entries.filter { $0.shape == name }
+            if entries.isEmpty { continue }
+            let model = try makeModel(c)
+            var ours: [String: Double] = [:]
+            for e in entries {
+                let key = e.prompt > 0 ? "pp\(e.prompt)" : "tg\(e.generated)"
+                if ours[key] == nil {
+                    if e.prompt > 0, let r = rows.first(where: { $0.shape == name && $0.tokens == e.prompt }) {
+                        ours[key] = r.msPerLayerMin
+                    } else if e.prompt > 0 {
+                        let n = e.prompt
+                        var rng = SeededGenerator(seed: 7)
+                        let emb = Tensor(shape: [n, c.hiddenSize],
+                                         scalars: (0..<n * c.hiddenSize).map { _ in Float(rng.nextUnit() * 2 - 1) })
+                        let pos = (0..<Int64(n)).map { $0 }
+                        let stats = try measure(repetitions: repetitions, warmup: warmup) {
+                            var state = model.makeState(capacity: n)
+                            _ = try model.forward(embeddings: emb, positions: PositionIds(t: pos, h: pos, w: pos), state: &state)
+                        }
+                        ours[key] = stats.min / Double(layers)
+                    } else {
+                        let g = e.generated
+                        var rng = SeededGenerator(seed: 8)
+                        let rowsG = (0..<g).map { _ in
+                            Tensor(shape: [1, c.hiddenSize], scalars: (0..<c.hiddenSize).map { _ in Float(rng.nextUnit() * 2 - 1) })
+                        }
+                        let stats = try measure(repetitions: repetitions, warmup: warmup) {
+                            var state = model.makeState(capacity: g)
+                            for (i, x) in rowsG.enumerated() {
+                                let p = Int64(i)
+                                _ = try model.forward(embeddings: x, positions: PositionIds(t: [p], h: [p], w: [p]), state: &state)
+                            }
+                        }
+                        ours[key] = stats.min / Double(layers) / Double(g)
+                    }
+                    if !json { print(String(format: "  %@ %@: %.2f ms/layer (Swift)", name, key, ours[key]!)) }
+                }
+                let mine = ours[key]!
+                out.append(LlamaCppRow(shape: name, type: e.type, test: key, llamaCppMsPerLayer: e.msPerLayer,
+                                       swiftMsPerLayer: mine, llamaCppOverSwift: e.msPerLayer / mine))
+            }
+        }
+        return out
     }
 }
