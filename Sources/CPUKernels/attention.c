@@ -150,13 +150,6 @@ CK_AVX512 static void bias_rope_avx512(float *x, size_t rows, size_t heads, size
 #if CK_X86
 // MARK: AVX2 + FMA versions (eight lanes; tails in scalar code with the same exp)
 
-CK_AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 CK_AVX2 static inline float hmax8(__m256 v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -181,7 +174,7 @@ CK_AVX2 static float exp_shift_sum_avx2(float *x, size_t n, float shift) {
         _mm256_storeu_ps(x + c, e);
         sum0 = _mm256_add_ps(sum0, e);
     }
-    float total = hsum8(_mm256_add_ps(sum0, sum1));
+    float total = ck_hsum8(_mm256_add_ps(sum0, sum1));
     for (; c < n; c++) {
         x[c] = exp_portable(x[c] - shift);
         total += x[c];
@@ -237,7 +230,7 @@ CK_AVX2 static void rms_norm_avx2(const float *x, size_t rows, size_t dim, const
             const __m256 a = _mm256_loadu_ps(xr + c);
             s0 = _mm256_fmadd_ps(a, a, s0);
         }
-        float ss = hsum8(_mm256_add_ps(s0, s1));
+        float ss = ck_hsum8(_mm256_add_ps(s0, s1));
         for (; c < dim; c++) ss += xr[c] * xr[c];
         const float invs = 1.0f / sqrtf(ss / (float)dim + eps);
         const __m256 inv = _mm256_set1_ps(invs);

@@ -73,13 +73,6 @@ CK_AVX2 static inline __m256 widen8(const uint16_t *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-CK_AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 // The AVX2 + FMA version of gemv_avx512: four weight rows at a time, eight lanes, two accumulators per row (16
 // values a step, so the FMA chains overlap); the k % 8 tail in scalar code.
 CK_AVX2 static void gemv_avx2(const float *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw,
@@ -110,8 +103,8 @@ CK_AVX2 static void gemv_avx2(const float *a, size_t lda, size_t m, size_t k, co
                 s2 = _mm256_fmadd_ps(xa, widen8(w2 + t), s2);
                 s3 = _mm256_fmadd_ps(xa, widen8(w3 + t), s3);
             }
-            float r[4] = {hsum8(_mm256_add_ps(s0, t0)), hsum8(_mm256_add_ps(s1, t1)), hsum8(_mm256_add_ps(s2, t2)),
-                          hsum8(_mm256_add_ps(s3, t3))};
+            float r[4] = {ck_hsum8(_mm256_add_ps(s0, t0)), ck_hsum8(_mm256_add_ps(s1, t1)), ck_hsum8(_mm256_add_ps(s2, t2)),
+                          ck_hsum8(_mm256_add_ps(s3, t3))};
             for (; t < k; t++) {
                 r[0] += x[t] * widen(w0[t]);
                 r[1] += x[t] * widen(w1[t]);
@@ -129,7 +122,7 @@ CK_AVX2 static void gemv_avx2(const float *a, size_t lda, size_t m, size_t k, co
             __m256 s = _mm256_setzero_ps();
             size_t t = 0;
             for (; t < k8; t += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(x + t), widen8(wj + t), s);
-            float r = hsum8(s);
+            float r = ck_hsum8(s);
             for (; t < k; t++) r += x[t] * widen(wj[t]);
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + r : r;
         }

@@ -17,6 +17,14 @@
 // The mask of the first min(n, 16) lanes (a row's tail step).
 static inline __mmask16 ck_lanes_mask16(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
+// The sum of the eight lanes (AVX2 kernels' horizontal reduction).
+CK_AVX2 static inline float ck_hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 // The 64-byte operand of LDTILECFG (palette 1): bytes per row and rows of each of the eight tiles.
 typedef struct {
     uint8_t palette;
