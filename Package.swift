@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "QwenOmni", targets: ["QwenOmni"]),
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
+        .library(name: "QwenTokenizer", targets: ["QwenTokenizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,9 @@ let package = Package(
         ),
         // Memory-mapped safetensors reader / writer, sharded checkpoints, strict weight schemas.
         .target(name: "SafeTensors", dependencies: ["OmniTensor"]),
+        // The Qwen2 byte-level BPE tokenizer and the Qwen2.5-Omni chat template, exact to Hugging Face tokenizers
+        // (Foundation only).
+        .target(name: "QwenTokenizer"),
         // The layers tier: the weight matrix and its product paths, linear, norms, attention kernels, rotary
         // tables, workspaces. Models (the thinker, VGAS, the encoders) are composed of these.
         .target(name: "OmniNN", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
@@ -44,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz", "QwenTokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,7 +60,7 @@ let package = Package(
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
-        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "QwenTokenizer", "OmniSIFTTestSupport"]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
         .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],
