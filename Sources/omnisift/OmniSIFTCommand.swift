@@ -9,9 +9,11 @@ struct OmniSIFTCommand: AsyncParsableCommand {
         version: OmniSIFTVersion.long,
         subcommands: [
             BenchCommand.self,
+            ChatTemplateCommand.self,
             CompareCommand.self,
             CompressCommand.self,
             DemoCommand.self,
+            DetokenizeCommand.self,
             EncodeCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
@@ -19,6 +21,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             LayoutCommand.self,
             PositionsCommand.self,
             RenderCommand.self,
+            TokenizeCommand.self,
         ]
     )
 }
@@ -42,6 +45,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self, BenchTokenizeCommand.self]
     )
 }

@@ -4,6 +4,7 @@ import OmniSIFT
 import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
+import QwenTokenizer
 
 /// `omnisift generate`: (optionally) compress a prefill file, prefill the thinker, decode new tokens.
 struct GenerateCommand: ParsableCommand {
@@ -22,7 +23,12 @@ struct GenerateCommand: ParsableCommand {
             position counts the UNCOMPRESSED prompt (SPEC 2.2). Decoding stops after --max-new-tokens or at a \
             stop token (default <|im_end|> 151645 and <|endoftext|> 151643 when inside the vocabulary).
 
-            Output: the new token ids, then a timings table (tokens per modality before/after compression, \
+            With --tokenizer DIR the new tokens are also decoded to text (special tokens and ids outside the \
+            tokenizer left out, as Hugging Face decode with skip_special_tokens does). With --prompt P (needs \
+            --tokenizer) no IN is read: P is rendered with the Qwen2.5-Omni chat template (default system \
+            message unless --system) and encoded, a text-only prompt.
+
+            Output: the new token ids (and the text), then a timings table (tokens per modality before/after compression, \
             compression ms, prefill ms and tokens/s, decode tokens/s, KV-cache bytes, peak RSS), or --json.
             """
     )
@@ -35,8 +41,20 @@ struct GenerateCommand: ParsableCommand {
     var json: Bool { reporting.json }
     var quiet: Bool { reporting.quiet }
 
-    @Argument(help: "Input prefill file (.safetensors).")
-    var input: String
+    @Argument(help: "Input prefill file (.safetensors); omitted with --prompt.")
+    var input: String?
+
+    @Option(help: "Tokenizer folder (e.g. the model folder): decode the new tokens to text.")
+    var tokenizer: String?
+
+    @Option(help: "A text prompt instead of IN (needs --tokenizer): rendered with the Qwen2.5-Omni chat template.")
+    var prompt: String?
+
+    @Option(help: "System message for --prompt (default: the template's).")
+    var system: String?
+
+    @Option(help: "Force the built-in chat template on a tokenizer folder whose template differs: qwen2.5-omni.")
+    var template: TokenizerCLI.TemplateChoice?
 
     @Option(help: "Compression method before prefill: \(CompressorRegistry.names.joined(separator: ", ")).")
     var method: String?
@@ -75,6 +93,10 @@ struct GenerateCommand: ParsableCommand {
 
 
     func validate() throws {
+        if prompt != nil && input != nil { throw ValidationError("give IN or --prompt, not both") }
+        if prompt == nil && input == nil { throw ValidationError("give the input prefill file IN, or --prompt P with --tokenizer") }
+        if prompt != nil && tokenizer == nil { throw ValidationError("--prompt needs --tokenizer DIR") }
+        if prompt == nil && (system != nil || template != nil) { throw ValidationError("--system and --template need --prompt") }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 0") }
         if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature \(t) must be a finite number > 0") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
@@ -106,10 +128,22 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
+        // the tokenizer first: a bad folder fails before the model loads
+        let tk = try tokenizer.map { try self.prompt != nil ? TokenizerCLI.loadForChat($0, template: template) : TokenizerCLI.load($0) }
         let loaded = try ThinkerCLI.loadModel(path: model, storage: storage,
                                               quiet: quiet || json)
         let thinker = loaded.model
-        let file = try PrefillFile.read(path: input)
+        let input = self.input ?? "--prompt"
+        let file: PrefillFile
+        if let text = self.prompt, let tk {
+            let ids = tk.renderChat(TokenizerCLI.messages(system: system, video: false, audio: false, image: false, prompt: text)).ids
+            if let bad = ids.first(where: { $0 >= thinker.config.vocabSize }) {
+                throw ThinkerError("--prompt: token \(bad) (\(tk.tokenText(bad) ?? "?")) of the rendered prompt is outside the model's vocabulary (\(thinker.config.vocabSize) ids): is \(tokenizer!) the model's tokenizer?")
+            }
+            file = PrefillFile(inputIds: ids.map(Int64.init))
+        } else {
+            file = try PrefillFile.read(path: input)
+        }
         var prompt = try ThinkerPrompt(file: file, path: input, model: thinker, config: loaded.config.thinker)
         try Self.checkCacheFits(model: thinker, promptTokens: prompt.embeddings.rows, maxNewTokens: maxNewTokens)
         var before = ModalityCounts(inputIds: file.inputIds)
@@ -144,6 +178,11 @@ struct GenerateCommand: ParsableCommand {
         let tokens = run.tokens
         let tm = run.timings
         let peak = run.peakResidentBytes
+        // Hugging Face decode(skip_special_tokens=True) drops special tokens and ids it does not know.
+        let text: String? = tk.map { t in
+            var d = StreamingDecoder(tokenizer: t, skipSpecialTokens: true, skipUnknown: true)
+            return tokens.map { (try? d.append($0)) ?? "" }.joined() + d.finish()
+        }
 
         if json {
             try JSONOutput.print(GenerateReport(
@@ -155,10 +194,11 @@ struct GenerateCommand: ParsableCommand {
                 kvCacheBytes: run.kvCacheBytes, weightBytes: run.weightBytes, weightsBF16: run.weightsBF16,
                 loadSeconds: loaded.seconds, prefillProducts: run.prefillProducts, decodeProducts: run.decodeProducts,
                 peakRSSBytes: peak ?? -1, ropeDelta: run.ropeDelta, nextPosition: run.nextPosition,
-                compressMs: compressMs, retainedRatio: retained))
+                compressMs: compressMs, retainedRatio: retained, text: text))
             return
         }
         print("new tokens: \(tokens.map(String.init).joined(separator: " "))")
+        if let text { print("text: \(text)") }
         var counts = TextTable(columns: ["tokens", "before", "after"])
         let unknown = file.keepMask != nil
         for (name, b, a) in [("video", before.video, after.video), ("audio", before.audio, after.audio),
@@ -205,6 +245,8 @@ struct GenerateReport: Encodable {
     var peakRSSBytes: Int
     var ropeDelta: Int64, nextPosition: Int64
     var compressMs: Double?, retainedRatio: Double?
+    /// The new tokens as text (with --tokenizer).
+    var text: String?
 
     enum CodingKeys: String, CodingKey {
         case tokens, method, before, after
@@ -215,5 +257,6 @@ struct GenerateReport: Encodable {
         case loadSeconds = "load_seconds", prefillProducts = "prefill_products", decodeProducts = "decode_products"
         case peakRSSBytes = "peak_rss_bytes", ropeDelta = "rope_delta", nextPosition = "next_position"
         case compressMs = "compress_ms", retainedRatio = "retained_ratio"
+        case text
     }
 }
