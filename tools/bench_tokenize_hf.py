@@ -28,8 +28,8 @@ def main():
     t0 = time.perf_counter()
     tok = Tokenizer.from_file(a.tokenizer_json)
     load_ms = (time.perf_counter() - t0) * 1000
-    with open(a.text_file, encoding="utf-8") as f:
-        text = f.read()
+    with open(a.text_file, "rb") as f:  # bytes: text mode would turn "\r\n" and "\r" into "\n"
+        text = f.read().decode("utf-8")
     for _ in range(a.warmup):
         tok.encode(text, add_special_tokens=False)
     times = []

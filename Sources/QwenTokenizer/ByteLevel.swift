@@ -49,6 +49,30 @@ enum ByteLevel {
         return out
     }
 
+    /// `bytes(ofTokenText:)` for a text given as UTF-8 (valid: it came from a decoded JSON string or a file that
+    /// was checked), without building a String.
+    static func bytes(ofTokenUTF8 u: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count)
+        var i = 0
+        while i < u.count {
+            let b0 = u[i]
+            if b0 < 0x80 {
+                guard (33...126).contains(b0) else { return u }
+                out.append(b0)
+                i += 1
+            } else if b0 >= 0xC2 && b0 < 0xE0 && i + 1 < u.count {
+                let v = UInt32(b0 & 0x1F) << 6 | UInt32(u[i + 1] & 0x3F)
+                guard let b = byte(of: Unicode.Scalar(v)!) else { return u }
+                out.append(b)
+                i += 2
+            } else {
+                return u  // three- and four-byte characters are outside the byte map
+            }
+        }
+        return out
+    }
+
     /// The token text of some bytes (each byte's character).
     static func text(of bytes: some Sequence<UInt8>) -> String {
         var s = String.UnicodeScalarView()

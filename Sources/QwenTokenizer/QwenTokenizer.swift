@@ -28,13 +28,16 @@ public final class QwenTokenizer: Sendable {
     let matcher: AddedTokenMatcher
     let nfc: Bool
     /// `ignore_merges`: a piece that is itself a vocabulary token is taken whole.
-    let wholeTokens: [String: Int32]?
-    /// Bytes of every token, `tokenBytes[tokenStart[id] ..< tokenStart[id + 1]]`; `known[id]` false for gaps.
+    let ignoreMerges: Bool
+    /// Bytes of every token, `tokenBytes[tokenStart[id] ..< tokenStart[id] + tokenLength[id]]`; `tokenStart[id]`
+    /// is -1 for an id that is not assigned.
     let tokenBytes: [UInt8]
     let tokenStart: [Int32]
-    let known: [Bool]
+    let tokenLength: [Int32]
     let special: [Bool]
-    let tokenIds: [String: Int32]
+    /// Vocabulary ids by token bytes; added tokens by content.
+    let vocabIds: BytesMap
+    let addedIds: [String: Int]
 
     /// Loads a tokenizer folder (see `TokenizerFolder`). Throws `TokenizerError` naming the file and field.
     public static func load(folder: String) throws -> QwenTokenizer {
@@ -45,11 +48,11 @@ public final class QwenTokenizer: Sendable {
 
     private init(_ f: TokenizerFolder, started: ContinuousClock.Instant) throws {
         let src = f.source
-        var ids = [String: Int32](minimumCapacity: f.vocab.count + f.added.count)
+        var ids = BytesMap(capacity: f.vocab.count + f.added.count)
         var maxId = -1
-        for (k, v) in f.vocab {
-            guard v < Int(Int32.max) else { throw TokenizerError("\(src): token \"\(k)\": id \(v) is too large") }
-            ids[k] = Int32(v)
+        for (bytes, v) in f.vocab {
+            guard v < Int(Int32.max) else { throw TokenizerError("\(src): token \"\(ByteLevel.text(of: bytes))\": id \(v) is too large") }
+            ids.insert(bytes, Int32(v))
             maxId = max(maxId, v)
         }
         for a in f.added {
@@ -62,45 +65,45 @@ public final class QwenTokenizer: Sendable {
         // one-byte tokens
         var byteIds = [Int32](repeating: 0, count: 256)
         for b in 0..<256 {
-            let text = String(ByteLevel.byteToScalar[b])
-            guard let id = ids[text] else {
-                throw TokenizerError("\(src): the vocabulary has no token for byte 0x\(String(b, radix: 16)) (\"\(text)\"); a byte-level BPE vocabulary needs all 256")
+            guard let id = ids.lookup([UInt8(b)]) else {
+                throw TokenizerError("\(src): the vocabulary has no token for byte 0x\(String(b, radix: 16)) (\"\(ByteLevel.text(of: [UInt8(b)]))\"); a byte-level BPE vocabulary needs all 256")
             }
             byteIds[b] = id
         }
         // merges
         var table = MergeTable(capacity: f.merges.count)
         for (rank, (a, b)) in f.merges.enumerated() {
-            guard let ia = ids[a], let ib = ids[b] else {
-                throw TokenizerError("\(src): merge \(rank) (\"\(a)\" \"\(b)\"): \"\(ids[a] == nil ? a : b)\" is not in the vocabulary")
+            guard let ia = ids.lookup(a), let ib = ids.lookup(b) else {
+                let missing = ids.lookup(a) == nil ? a : b
+                throw TokenizerError("\(src): merge \(rank) (\"\(ByteLevel.text(of: a))\" \"\(ByteLevel.text(of: b))\"): \"\(ByteLevel.text(of: missing))\" is not in the vocabulary")
             }
-            guard let im = ids[a + b] else {
-                throw TokenizerError("\(src): merge \(rank) (\"\(a)\" \"\(b)\"): the merged token \"\(a + b)\" is not in the vocabulary")
+            guard let im = ids.lookup(a + b) else {
+                throw TokenizerError("\(src): merge \(rank) (\"\(ByteLevel.text(of: a))\" \"\(ByteLevel.text(of: b))\"): the merged token \"\(ByteLevel.text(of: a + b))\" is not in the vocabulary")
             }
             _ = table.insert(ia, ib, rank: Int32(rank), merged: im)
         }
 
-        // token bytes for decoding
-        var entries = [(bytes: [UInt8], special: Bool)?](repeating: nil, count: size)
-        for (k, v) in f.vocab { entries[v] = (ByteLevel.bytes(ofTokenText: k), false) }
-        for a in f.added {
-            // an added token that is also a vocabulary token keeps the vocabulary's id (as in `tokenizers`)
-            entries[a.id] = (ByteLevel.bytes(ofTokenText: a.content), a.special)
-            ids[a.content] = Int32(a.id)
-        }
-        var bytes: [UInt8] = []
-        var start = [Int32](repeating: 0, count: size + 1)
-        var known = [Bool](repeating: false, count: size)
+        // token bytes for decoding: vocabulary entries in id order, then added tokens (an added token that is
+        // also a vocabulary token keeps the vocabulary's id, as in `tokenizers`)
+        var start = [Int32](repeating: -1, count: size + 1)
+        var length = [Int32](repeating: 0, count: size)
         var special = [Bool](repeating: false, count: size)
-        for i in 0..<size {
-            start[i] = Int32(bytes.count)
-            if let e = entries[i] {
-                bytes += e.bytes
-                known[i] = true
-                special[i] = e.special
-            }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(f.vocab.count * 7)
+        for (b, v) in f.vocab {
+            start[v] = Int32(bytes.count)
+            length[v] = Int32(b.count)
+            bytes += b
         }
-        start[size] = Int32(bytes.count)
+        var addedIds: [String: Int] = [:]
+        for a in f.added {
+            let b = ByteLevel.bytes(ofTokenText: a.content)
+            start[a.id] = Int32(bytes.count)
+            length[a.id] = Int32(b.count)
+            bytes += b
+            special[a.id] = a.special
+            addedIds[a.content] = a.id
+        }
 
         vocabularySize = size
         mergeCount = f.merges.count
@@ -113,12 +116,13 @@ public final class QwenTokenizer: Sendable {
         bpe = BPE(merges: table, byteIds: byteIds)
         matcher = AddedTokenMatcher(f.added)
         nfc = f.nfc
-        wholeTokens = f.ignoreMerges ? ids : nil
+        ignoreMerges = f.ignoreMerges
         tokenBytes = bytes
         tokenStart = start
-        self.known = known
+        tokenLength = length
         self.special = special
-        tokenIds = ids
+        vocabIds = ids
+        self.addedIds = addedIds
         loadSeconds = Double(started.duration(to: .now).components.attoseconds) / 1e18
             + Double(started.duration(to: .now).components.seconds)
     }
@@ -126,10 +130,13 @@ public final class QwenTokenizer: Sendable {
     // MARK: lookup
 
     /// Id of a token given by its text (an added token's content, or a vocabulary token's byte-level text).
-    public func id(of token: String) -> Int? { tokenIds[token].map(Int.init) }
+    public func id(of token: String) -> Int? {
+        if let a = addedIds[token] { return a }
+        return vocabIds.lookup(ByteLevel.bytes(ofTokenText: token)).map(Int.init)
+    }
 
     /// True when `id` is a token of this tokenizer.
-    public func contains(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && known[id] }
+    public func contains(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && tokenStart[id] >= 0 }
 
     /// True when `id` is a special added token (dropped by `skipSpecialTokens`).
     public func isSpecial(_ id: Int) -> Bool { contains(id) && special[id] }
@@ -169,24 +176,29 @@ public final class QwenTokenizer: Sendable {
     }
 
     private func encodeSegment(_ segment: UnsafeBufferPointer<UInt8>, into out: inout [Int32], state: inout EncodeState) {
-        // NFC: text whose scalars are all below U+0300 (lead bytes below 0xCC) is already NFC and composes with
-        // nothing, so only other segments go through Foundation.
-        if nfc && segment.contains(where: { $0 >= 0xCC }) {
+        // NFC: a text without a scalar that NFC could change or compose (`NFCQuickCheck`) is already NFC; only
+        // other segments go through Foundation.
+        let flagged = decodeScalars(segment, state: &state)
+        if nfc && flagged {
             let s = String(decoding: segment, as: UTF8.self).precomposedStringWithCanonicalMapping
             var normalized = Array(s.utf8)
             normalized.withUnsafeMutableBufferPointer { p in
-                encodeNormalized(UnsafeBufferPointer(p), into: &out, state: &state)
+                let bytes = UnsafeBufferPointer(p)
+                _ = decodeScalars(bytes, state: &state)
+                splitAndMerge(bytes, into: &out, state: &state)
             }
         } else {
-            encodeNormalized(segment, into: &out, state: &state)
+            splitAndMerge(segment, into: &out, state: &state)
         }
     }
 
-    private func encodeNormalized(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Int32], state: inout EncodeState) {
-        // decode scalars (the input is valid UTF-8: it came from a String)
+    /// Fills the state's scalars, classes and byte offsets for `bytes` (valid UTF-8: it came from a String);
+    /// returns whether some scalar is flagged by `NFCQuickCheck`.
+    private func decodeScalars(_ bytes: UnsafeBufferPointer<UInt8>, state: inout EncodeState) -> Bool {
         state.scalars.removeAll(keepingCapacity: true)
         state.classes.removeAll(keepingCapacity: true)
         state.offsets.removeAll(keepingCapacity: true)
+        var flagged = false
         var i = 0
         let n = bytes.count
         while i < n {
@@ -201,12 +213,18 @@ public final class QwenTokenizer: Sendable {
                     | UInt32(bytes[i + 3] & 0x3F)
                 len = 4
             }
+            if v >= 0x300 && !flagged { flagged = NFCQuickCheck.isFlagged(v) }
             state.scalars.append(v)
             state.classes.append(SplitPattern.classOf(v))
             state.offsets.append(Int32(i))
             i += len
         }
         state.offsets.append(Int32(n))
+        return flagged
+    }
+
+    /// Splits the decoded scalars by the regex and encodes each piece.
+    private func splitAndMerge(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Int32], state: inout EncodeState) {
         let offsets = state.offsets
         state.scalars.withUnsafeBufferPointer { sp in
             state.classes.withUnsafeBufferPointer { cp in
@@ -221,7 +239,7 @@ public final class QwenTokenizer: Sendable {
     @inline(__always)
     private func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, into out: inout [Int32], cache: inout WordCache) {
         if piece.count == 1 { out.append(bpe.byteIds[Int(piece[0])]); return }
-        if let whole = wholeTokens, let id = whole[ByteLevel.text(of: piece)] {
+        if ignoreMerges, let id = vocabIds.lookup(piece) {
             out.append(id)
             return
         }
@@ -254,13 +272,15 @@ public final class QwenTokenizer: Sendable {
     }
 
     @inline(__always) func appendBytes(of id: Int, to out: inout [UInt8]) {
-        out += tokenBytes[Int(tokenStart[id])..<Int(tokenStart[id + 1])]
+        let s = Int(tokenStart[id])
+        out += tokenBytes[s..<(s + Int(tokenLength[id]))]
     }
 
     /// The token's text as stored (byte-level characters for vocabulary tokens, the content for added ones).
     public func tokenText(_ id: Int) -> String? {
         guard contains(id) else { return nil }
         if let a = addedTokens.first(where: { $0.id == id }) { return a.content }
-        return ByteLevel.text(of: tokenBytes[Int(tokenStart[id])..<Int(tokenStart[id + 1])])
+        let s = Int(tokenStart[id])
+        return ByteLevel.text(of: tokenBytes[s..<(s + Int(tokenLength[id]))])
     }
 }

@@ -5,8 +5,10 @@ import Foundation
 /// plus `tokenizer_config.json` (added tokens when there is no `tokenizer.json`, eos/pad/bos, the chat template)
 /// and a processor's `chat_template.json` / `chat_template.jinja`.
 struct TokenizerFolder {
-    var vocab: [String: Int] = [:]
-    var merges: [(String, String)] = []
+    /// (token bytes, id) per vocabulary entry.
+    var vocab: [(bytes: [UInt8], id: Int)] = []
+    /// Merges in rank order, as token bytes.
+    var merges: [([UInt8], [UInt8])] = []
     var added: [AddedToken] = []
     var nfc = true
     var ignoreMerges = false
@@ -69,138 +71,191 @@ struct TokenizerFolder {
 
     // MARK: tokenizer.json
 
+    /// The small part of `tokenizer.json` (everything but `model.vocab` and `model.merges`).
+    struct TokenizerJSON: Decodable {
+        struct Model: Decodable {
+            var type: String?
+            var dropout: Double?
+            var continuingSubwordPrefix: String?
+            var endOfWordSuffix: String?
+            var byteFallback: Bool?
+            var ignoreMerges: Bool?
+            enum CodingKeys: String, CodingKey {
+                case type, dropout
+                case continuingSubwordPrefix = "continuing_subword_prefix"
+                case endOfWordSuffix = "end_of_word_suffix"
+                case byteFallback = "byte_fallback"
+                case ignoreMerges = "ignore_merges"
+            }
+        }
+        struct Pattern: Decodable {
+            var regex: String?
+            var string: String?
+            enum CodingKeys: String, CodingKey { case regex = "Regex", string = "String" }
+        }
+        /// A normalizer, pre-tokenizer, decoder or post-processor step.
+        struct Step: Decodable {
+            var type: String
+            var pattern: Pattern?
+            var behavior: String?
+            var invert: Bool?
+            var addPrefixSpace: Bool?
+            var useRegex: Bool?
+            var pretokenizers: [Step]?
+            var normalizers: [Step]?
+            enum CodingKeys: String, CodingKey {
+                case type, pattern, behavior, invert, pretokenizers, normalizers
+                case addPrefixSpace = "add_prefix_space"
+                case useRegex = "use_regex"
+            }
+        }
+        struct Added: Decodable {
+            var id: Int
+            var content: String
+            var special: Bool?
+            var lstrip: Bool?
+            var rstrip: Bool?
+            var singleWord: Bool?
+            var normalized: Bool?
+            enum CodingKeys: String, CodingKey {
+                case id, content, special, lstrip, rstrip, normalized
+                case singleWord = "single_word"
+            }
+        }
+        var normalizer: Step?
+        var preTokenizer: Step?
+        var decoder: Step?
+        var postProcessor: Step?
+        var addedTokens: [Added]?
+        var model: Model
+        enum CodingKeys: String, CodingKey {
+            case normalizer, decoder, model
+            case preTokenizer = "pre_tokenizer"
+            case postProcessor = "post_processor"
+            case addedTokens = "added_tokens"
+        }
+    }
+
     private mutating func readTokenizerJSON(path: String) throws {
         let data = try readFile(path)
-        let root: [String: Any]
-        do {
-            guard let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw TokenizerError("\(path): the top level is not a JSON object")
+        // 1. model.vocab and model.merges, read by the byte scanner; their spans are blanked for step 2
+        var blanks: [(range: Range<Int>, with: String)] = []
+        var gotVocab = false, gotMerges = false
+        var vocab: [(bytes: [UInt8], id: Int)] = []
+        var merges: [([UInt8], [UInt8])] = []
+        try data.withUnsafeBytes { raw in
+            var sc = VocabScanner(raw.bindMemory(to: UInt8.self), file: path)
+            try sc.object("(top level)") { sc, key in
+                guard key == Array("model".utf8) else { return try sc.skipValue(String(decoding: key, as: UTF8.self)) }
+                guard sc.peek() == 0x7B else { throw sc.fail("model", "expected an object") }
+                try sc.object("model") { sc, k in
+                    if k == Array("vocab".utf8) {
+                        guard sc.peek() == 0x7B else { throw sc.fail("model.vocab", "expected an object of token -> id") }
+                        let start = sc.i
+                        vocab = try sc.vocab("model.vocab")
+                        blanks.append((start..<sc.i, "{}"))
+                        gotVocab = true
+                    } else if k == Array("merges".utf8) {
+                        guard sc.peek() == 0x5B else { throw sc.fail("model.merges", "expected an array") }
+                        let start = sc.i
+                        merges = try sc.merges("model.merges")
+                        blanks.append((start..<sc.i, "[]"))
+                        gotMerges = true
+                    } else {
+                        try sc.skipValue("model.\(String(decoding: k, as: UTF8.self))")
+                    }
+                }
             }
-            root = r
-        } catch let e as TokenizerError {
-            throw e
-        } catch {
-            throw TokenizerError("\(path): malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription)")
+            sc.skipWhitespace()
+            if sc.i != raw.count { throw sc.fail("(top level)", "unexpected data after the JSON object") }
+        }
+        self.vocab = vocab
+        self.merges = merges
+        // 2. the rest through JSONDecoder
+        var small = Data()
+        var at = 0
+        for blank in blanks.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
+            small += data[data.startIndex + at ..< data.startIndex + blank.range.lowerBound]
+            small += Data(blank.with.utf8)
+            at = blank.range.upperBound
+        }
+        small += data[(data.startIndex + at)...]
+        let t: TokenizerJSON
+        do {
+            t = try JSONDecoder().decode(TokenizerJSON.self, from: small)
+        } catch let e as DecodingError {
+            throw TokenizerError("\(path): \(describe(e))")
         }
         func fail(_ field: String, _ what: String) -> TokenizerError { TokenizerError("\(path): \(field): \(what)") }
-        func object(_ v: Any?, _ field: String) throws -> [String: Any] {
-            guard let o = v as? [String: Any] else { throw fail(field, "expected an object, got \(kind(v))") }
-            return o
-        }
-        func string(_ v: Any?, _ field: String) throws -> String {
-            guard let s = v as? String else { throw fail(field, "expected a string, got \(kind(v))") }
-            return s
-        }
-        func isNull(_ v: Any?) -> Bool { v == nil || v is NSNull }
 
         // model
-        let model = try object(root["model"], "model")
-        if let type = model["type"] {
-            let t = try string(type, "model.type")
-            guard t == "BPE" else { throw fail("model.type", "\"\(t)\" is not implemented; only \"BPE\" (byte-level) is") }
+        let m = t.model
+        if let type = m.type, type != "BPE" {
+            throw fail("model.type", "\"\(type)\" is not implemented; only \"BPE\" (byte-level) is")
         }
-        if let d = model["dropout"], !isNull(d), (d as? Double ?? 1) != 0 {
+        if let d = m.dropout, d != 0 {
             throw fail("model.dropout", "\(d): BPE dropout is not implemented (encoding would be random)")
         }
-        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let v = model[key], !isNull(v), try string(v, "model.\(key)") != "" {
-                throw fail("model.\(key)", "\"\(v)\" is not implemented; only \"\" (byte-level BPE)")
-            }
+        if let p = m.continuingSubwordPrefix, !p.isEmpty {
+            throw fail("model.continuing_subword_prefix", "\"\(p)\" is not implemented; only \"\" (byte-level BPE)")
         }
-        if let v = model["byte_fallback"], (v as? Bool) == true {
-            throw fail("model.byte_fallback", "true is not implemented")
+        if let p = m.endOfWordSuffix, !p.isEmpty {
+            throw fail("model.end_of_word_suffix", "\"\(p)\" is not implemented; only \"\" (byte-level BPE)")
         }
-        if let v = model["ignore_merges"], !isNull(v) {
-            guard let b = v as? Bool else { throw fail("model.ignore_merges", "expected a boolean, got \(kind(v))") }
-            ignoreMerges = b
-        }
-        let vocabObject = try object(model["vocab"], "model.vocab")
-        vocab.reserveCapacity(vocabObject.count)
-        for (k, v) in vocabObject {
-            guard let id = intValue(v), id >= 0 else {
-                throw fail("model.vocab[\"\(k)\"]", "expected a non-negative integer id, got \(kind(v)) \(v)")
-            }
-            vocab[k] = id
-        }
-        guard let mergeList = model["merges"] as? [Any] else {
-            throw fail("model.merges", "expected an array, got \(kind(model["merges"]))")
-        }
-        merges.reserveCapacity(mergeList.count)
-        for (i, m) in mergeList.enumerated() {
-            if let pair = m as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
-                merges.append((a, b))
-            } else if let s = m as? String, let pair = Self.splitMerge(s) {
-                merges.append(pair)
-            } else {
-                throw fail("model.merges[\(i)]", "expected [\"a\", \"b\"] or \"a b\", got \(kind(m)) \(String(describing: m).prefix(60))")
-            }
-        }
+        if m.byteFallback == true { throw fail("model.byte_fallback", "true is not implemented") }
+        guard gotVocab else { throw fail("model.vocab", "missing field") }
+        guard gotMerges else { throw fail("model.merges", "missing field") }
+        ignoreMerges = m.ignoreMerges ?? false
 
         // normalizer
-        let normalizer = root["normalizer"]
-        if isNull(normalizer) {
-            nfc = false
-        } else {
-            let n = try object(normalizer, "normalizer")
-            let t = try string(n["type"], "normalizer.type")
-            if t == "NFC" {
-                nfc = true
-            } else if t == "Sequence", let list = n["normalizers"] as? [Any],
-                      list.count == 1, let one = list[0] as? [String: Any], one["type"] as? String == "NFC" {
+        if let n = t.normalizer {
+            if n.type == "NFC" || (n.type == "Sequence" && n.normalizers?.count == 1 && n.normalizers?[0].type == "NFC") {
                 nfc = true
             } else {
-                throw fail("normalizer", "type \"\(t)\" is not implemented; only NFC (or none) is")
+                throw fail("normalizer", "type \"\(n.type)\" is not implemented; only NFC (or none) is")
             }
+        } else {
+            nfc = false
         }
 
         // pre-tokenizer: Split(Qwen2 regex, Isolated) then ByteLevel without its own regex
-        let pre = try object(root["pre_tokenizer"], "pre_tokenizer")
-        let preType = try string(pre["type"], "pre_tokenizer.type")
-        guard preType == "Sequence", let steps = pre["pretokenizers"] as? [Any], steps.count == 2 else {
-            throw fail("pre_tokenizer", "type \"\(preType)\" is not implemented; only the Qwen2 Sequence [Split, ByteLevel] is")
+        guard let pre = t.preTokenizer else { throw fail("pre_tokenizer", "missing; only the Qwen2 Sequence [Split, ByteLevel] is implemented") }
+        guard pre.type == "Sequence", let steps = pre.pretokenizers, steps.count == 2 else {
+            throw fail("pre_tokenizer", "type \"\(pre.type)\" is not implemented; only the Qwen2 Sequence [Split, ByteLevel] is")
         }
-        let split = try object(steps[0], "pre_tokenizer.pretokenizers[0]")
-        guard split["type"] as? String == "Split" else {
-            throw fail("pre_tokenizer.pretokenizers[0].type", "\"\(split["type"] ?? "null")\" is not implemented; expected \"Split\"")
+        let split = steps[0]
+        guard split.type == "Split" else {
+            throw fail("pre_tokenizer.pretokenizers[0].type", "\"\(split.type)\" is not implemented; expected \"Split\"")
         }
-        let pattern = try object(split["pattern"], "pre_tokenizer.pretokenizers[0].pattern")
-        let regex = try string(pattern["Regex"], "pre_tokenizer.pretokenizers[0].pattern.Regex")
+        guard let regex = split.pattern?.regex else {
+            throw fail("pre_tokenizer.pretokenizers[0].pattern.Regex", "missing (a String pattern is not implemented)")
+        }
         guard regex == Self.qwen2Pattern else {
             throw fail("pre_tokenizer.pretokenizers[0].pattern.Regex", "\(regex.prefix(80)) is not implemented; only the Qwen2 split regex (SPEC 9) is")
         }
-        guard split["behavior"] as? String == "Isolated", (split["invert"] as? Bool ?? false) == false else {
-            throw fail("pre_tokenizer.pretokenizers[0]", "behavior \(split["behavior"] ?? "null") / invert \(split["invert"] ?? "null") is not implemented; only Isolated, invert false")
+        guard split.behavior == "Isolated", split.invert ?? false == false else {
+            throw fail("pre_tokenizer.pretokenizers[0]", "behavior \(split.behavior ?? "null") / invert \(split.invert ?? false) is not implemented; only Isolated, invert false")
         }
-        let bl = try object(steps[1], "pre_tokenizer.pretokenizers[1]")
-        guard bl["type"] as? String == "ByteLevel", (bl["add_prefix_space"] as? Bool ?? false) == false,
-              (bl["use_regex"] as? Bool ?? true) == false else {
+        let bl = steps[1]
+        guard bl.type == "ByteLevel", bl.addPrefixSpace ?? false == false, bl.useRegex ?? true == false else {
             throw fail("pre_tokenizer.pretokenizers[1]", "only ByteLevel with add_prefix_space false and use_regex false is implemented")
         }
 
         // decoder and post-processor
-        let decoder = try object(root["decoder"], "decoder")
-        guard decoder["type"] as? String == "ByteLevel" else {
-            throw fail("decoder.type", "\"\(decoder["type"] ?? "null")\" is not implemented; only \"ByteLevel\" is")
+        guard let decoder = t.decoder else { throw fail("decoder", "missing; only \"ByteLevel\" is implemented") }
+        guard decoder.type == "ByteLevel" else {
+            throw fail("decoder.type", "\"\(decoder.type)\" is not implemented; only \"ByteLevel\" is")
         }
-        if let post = root["post_processor"], !isNull(post) {
-            let p = try object(post, "post_processor")
-            guard p["type"] as? String == "ByteLevel" else {
-                throw fail("post_processor.type", "\"\(p["type"] ?? "null")\" is not implemented (it could add tokens); only \"ByteLevel\" or null is")
-            }
+        if let p = t.postProcessor, p.type != "ByteLevel" {
+            throw fail("post_processor.type", "\"\(p.type)\" is not implemented (it could add tokens); only \"ByteLevel\" or null is")
         }
 
         // added tokens
-        if let list = root["added_tokens"], !isNull(list) {
-            guard let items = list as? [Any] else { throw fail("added_tokens", "expected an array, got \(kind(list))") }
-            for (i, item) in items.enumerated() {
-                let field = "added_tokens[\(i)]"
-                let o = try object(item, field)
-                guard let id = intValue(o["id"]), id >= 0 else { throw fail("\(field).id", "expected a non-negative integer, got \(kind(o["id"]))") }
-                let content = try string(o["content"], "\(field).content")
-                try Self.checkFlags(o["lstrip"] as? Bool, o["rstrip"] as? Bool, o["single_word"] as? Bool,
-                                    o["normalized"] as? Bool, special: o["special"] as? Bool ?? false, where: "\(path): \(field) (\(content))")
-                added.append(AddedToken(id: id, content: content, special: o["special"] as? Bool ?? false))
-            }
+        for (i, a) in (t.addedTokens ?? []).enumerated() {
+            guard a.id >= 0 else { throw fail("added_tokens[\(i)].id", "\(a.id) is negative") }
+            try Self.checkFlags(a.lstrip, a.rstrip, a.singleWord, a.normalized, special: a.special ?? false,
+                                where: "\(path): added_tokens[\(i)] (\(a.content))")
+            added.append(AddedToken(id: a.id, content: a.content, special: a.special ?? false))
         }
     }
 
@@ -214,24 +269,17 @@ struct TokenizerFolder {
         }
     }
 
-    /// "a b" -> ("a", "b"): the old merges format, split at the one space (token texts have no raw spaces).
-    static func splitMerge(_ s: some StringProtocol) -> (String, String)? {
-        let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        return (String(parts[0]), String(parts[1]))
-    }
-
     // MARK: vocab.json + merges.txt
 
     private mutating func readVocabJSON(path: String) throws {
         let data = try readFile(path)
-        do {
-            vocab = try JSONDecoder().decode([String: Int].self, from: data)
-        } catch let e as DecodingError {
-            throw TokenizerError("\(path): \(describe(e)) (expected an object of token -> id)")
-        }
-        if let bad = vocab.first(where: { $0.value < 0 }) {
-            throw TokenizerError("\(path): [\"\(bad.key)\"]: id \(bad.value) is negative")
+        vocab = try data.withUnsafeBytes { raw in
+            var sc = VocabScanner(raw.bindMemory(to: UInt8.self), file: path)
+            guard sc.peek() == 0x7B else { throw sc.fail("(top level)", "expected an object of token -> id") }
+            let v = try sc.vocab("(top level)")
+            sc.skipWhitespace()
+            if sc.i != raw.count { throw sc.fail("(top level)", "unexpected data after the JSON object") }
+            return v
         }
     }
 
@@ -241,13 +289,13 @@ struct TokenizerFolder {
         var lineNumber = 0
         for raw in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let bytes = raw.last == 0x0D ? raw.dropLast() : raw
-            guard let l = String(bytes: bytes, encoding: .utf8) else {
+            let line = raw.last == 0x0D ? raw.dropLast() : raw
+            if line.isEmpty || (lineNumber == 1 && line.starts(with: Array("#version".utf8))) { continue }
+            guard String(bytes: line, encoding: .utf8) != nil else {
                 throw TokenizerError("\(path): line \(lineNumber): not valid UTF-8")
             }
-            if l.isEmpty || (lineNumber == 1 && l.hasPrefix("#version")) { continue }
-            guard let pair = Self.splitMerge(l) else {
-                throw TokenizerError("\(path): line \(lineNumber): expected two tokens separated by one space, got \"\(l.prefix(60))\"")
+            guard let pair = VocabScanner.splitMerge(line) else {
+                throw TokenizerError("\(path): line \(lineNumber): expected two tokens separated by one space, got \"\(String(decoding: line.prefix(60), as: UTF8.self))\"")
             }
             merges.append(pair)
         }
@@ -264,27 +312,5 @@ struct TokenizerFolder {
             added.append(AddedToken(id: id, content: e.content, special: e.special ?? false))
         }
         added.sort { $0.id < $1.id }
-    }
-}
-
-private func intValue(_ v: Any?) -> Int? {
-    if let i = v as? Int { return i }
-    if let n = v as? NSNumber {
-        // reject non-integers
-        let d = n.doubleValue
-        guard d == d.rounded(), abs(d) < 1e15 else { return nil }
-        return n.intValue
-    }
-    return nil
-}
-
-private func kind(_ v: Any?) -> String {
-    switch v {
-    case nil, is NSNull: return "null"
-    case is String: return "a string"
-    case is [Any]: return "an array"
-    case is [String: Any]: return "an object"
-    case is NSNumber: return "a number or boolean"
-    default: return "\(type(of: v!))"
     }
 }

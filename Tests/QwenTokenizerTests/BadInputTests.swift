@@ -53,7 +53,7 @@ struct TokenizerBadInputTests {
         #expect(throws: TokenizerError.self) { try QwenTokenizer.load(folder: "/nonexistent/tok") }
         #expect(try Self.loadError([:]).contains("tokenizer.json (or vocab.json + merges.txt) is missing"))
         #expect(try Self.loadError(["vocab.json": "{}"]).contains("merges.txt is missing"))
-        #expect(try Self.loadError(["tokenizer.json": "{\"model\": [1,"]).contains("tokenizer.json: malformed JSON"))
+        #expect(try Self.loadError(["tokenizer.json": "{\"model\": [1,"]).contains("tokenizer.json: model: expected an object"))
         #expect(try Self.loadError(["vocab.json": "[1]", "merges.txt": ""]).contains("vocab.json"))
         #expect(try Self.loadError(["tokenizer.json": try Self.tokenizerJSON { _ in }, "tokenizer_config.json": "{\"eos_token\": 5}"])
             .contains("tokenizer_config.json: eos_token"))
