@@ -60,7 +60,10 @@ let package = Package(
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
-        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "QwenTokenizer", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
+        // The real vocabulary lives in Tests/Fixtures/qwen2.5-omni-tokenizer (shared by path with other test
+        // targets); the (text, ids) fixtures in the target's own Fixtures.
+        .testTarget(name: "QwenTokenizerTests", dependencies: ["QwenTokenizer"], resources: [.copy("Fixtures")]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
         .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],

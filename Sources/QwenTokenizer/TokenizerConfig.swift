@@ -3,7 +3,10 @@ import Foundation
 /// The fields of `tokenizer_config.json` the tokenizer uses. Token fields may be a string, null, or an
 /// `AddedToken` object (`{"content": ...}`) as older files write them.
 struct TokenizerConfig: Decodable, Sendable {
+    /// An added token as `added_tokens_decoder` (keyed by id) and tokenizer.json's `added_tokens` (with "id")
+    /// write it.
     struct AddedTokenEntry: Decodable, Sendable {
+        var id: Int?
         var content: String
         var special: Bool?
         var lstrip: Bool?
@@ -12,7 +15,7 @@ struct TokenizerConfig: Decodable, Sendable {
         var normalized: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case content, special, lstrip, rstrip, normalized
+            case id, content, special, lstrip, rstrip, normalized
             case singleWord = "single_word"
         }
     }

@@ -109,24 +109,12 @@ struct TokenizerFolder {
                 case useRegex = "use_regex"
             }
         }
-        struct Added: Decodable {
-            var id: Int
-            var content: String
-            var special: Bool?
-            var lstrip: Bool?
-            var rstrip: Bool?
-            var singleWord: Bool?
-            var normalized: Bool?
-            enum CodingKeys: String, CodingKey {
-                case id, content, special, lstrip, rstrip, normalized
-                case singleWord = "single_word"
-            }
-        }
         var normalizer: Step?
         var preTokenizer: Step?
         var decoder: Step?
         var postProcessor: Step?
-        var addedTokens: [Added]?
+        /// Entries of `added_tokens` (with their "id"), the same fields as `added_tokens_decoder`.
+        var addedTokens: [TokenizerConfig.AddedTokenEntry]?
         var model: Model
         enum CodingKeys: String, CodingKey {
             case normalizer, decoder, model
@@ -252,10 +240,11 @@ struct TokenizerFolder {
 
         // added tokens
         for (i, a) in (t.addedTokens ?? []).enumerated() {
-            guard a.id >= 0 else { throw fail("added_tokens[\(i)].id", "\(a.id) is negative") }
+            guard let id = a.id else { throw fail("added_tokens[\(i)].id", "missing field") }
+            guard id >= 0 else { throw fail("added_tokens[\(i)].id", "\(id) is negative") }
             try Self.checkFlags(a.lstrip, a.rstrip, a.singleWord, a.normalized, special: a.special ?? false,
                                 where: "\(path): added_tokens[\(i)] (\(a.content))")
-            added.append(AddedToken(id: a.id, content: a.content, special: a.special ?? false))
+            added.append(AddedToken(id: id, content: a.content, special: a.special ?? false))
         }
     }
 
