@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
         .library(name: "QwenTokenizer", targets: ["QwenTokenizer"]),
+        .library(name: "OmniEval", targets: ["OmniEval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,13 +43,15 @@ let package = Package(
         // The pipeline library: typed stages from a prefill file to a compressed prompt, the thinker's prompt and a
         // generation report; the CLI, the evaluation harness and the server call the same functions.
         .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
+        // The evaluation harness: benchmark items, the MCQ prompt, the answer parser, results, summary statistics.
+        .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz", "QwenTokenizer",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniEval", "OmniSIFTViz", "QwenTokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni"]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
@@ -65,7 +69,7 @@ let package = Package(
         // targets); the (text, ids) fixtures in the target's own Fixtures.
         .testTarget(name: "QwenTokenizerTests", dependencies: ["QwenTokenizer"], resources: [.copy("Fixtures")]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
-        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "OmniEval", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
