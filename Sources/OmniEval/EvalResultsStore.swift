@@ -68,30 +68,45 @@ public final class EvalResultsStore {
     private let itemsHandle: FileHandle
     private let errorsHandle: FileHandle
 
-    /// Opens `directory` for a run. A folder that already holds results needs `resume` and a compatible
-    /// `run.json`; a fresh one is created. Throws `EvalSetupError` (before any item runs).
-    public init(directory: String, manifest: EvalManifest, resume: Bool) throws {
+    /// The checks `init` makes, without writing anything: call before loading a model so that a folder in use
+    /// fails the run at once. Returns the results a resumed run continues from.
+    @discardableResult
+    public static func preflight(directory: String, manifest: EvalManifest, resume: Bool)
+        throws -> (records: [EvalRecord], issues: [EvalIssue], hasResults: Bool)
+    {
         let fm = FileManager.default
         let url = URL(fileURLWithPath: directory)
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
             throw EvalSetupError("-o \(directory) is a file; the results go into a folder")
         }
+        let hasResults = fm.fileExists(atPath: url.appendingPathComponent(itemsName).path)
+            || fm.fileExists(atPath: url.appendingPathComponent(manifestName).path)
+        guard hasResults else { return ([], [], false) }
+        guard resume else {
+            throw EvalSetupError("-o \(directory) already holds results (\(manifestName), \(itemsName)); "
+                                 + "pass --resume to continue that run, or choose another folder")
+        }
+        let loaded = try load(directory: directory, repair: false)
+        let problems = manifest.incompatibilities(with: loaded.manifest, sameShard: true)
+        if !problems.isEmpty {
+            throw EvalSetupError("--resume: \(directory) was made by a different run: " + problems.joined(separator: "; "))
+        }
+        return (loaded.records, loaded.issues, true)
+    }
+
+    /// Opens `directory` for a run. A folder that already holds results needs `resume` and a compatible
+    /// `run.json`; a fresh one is created. Throws `EvalSetupError` (before any item runs).
+    public init(directory: String, manifest: EvalManifest, resume: Bool) throws {
+        let fm = FileManager.default
+        let url = URL(fileURLWithPath: directory)
         let itemsPath = url.appendingPathComponent(Self.itemsName).path
         let manifestPath = url.appendingPathComponent(Self.manifestName).path
-        let hasResults = fm.fileExists(atPath: itemsPath) || fm.fileExists(atPath: manifestPath)
+        let (_, _, hasResults) = try Self.preflight(directory: directory, manifest: manifest, resume: resume)
         var records: [EvalRecord] = []
         var issues: [EvalIssue] = []
         if hasResults {
-            guard resume else {
-                throw EvalSetupError("-o \(directory) already holds results (\(Self.manifestName), \(Self.itemsName)); "
-                                     + "pass --resume to continue that run, or choose another folder")
-            }
             let loaded = try Self.load(directory: directory, repair: true)
-            let problems = manifest.incompatibilities(with: loaded.manifest, sameShard: true)
-            if !problems.isEmpty {
-                throw EvalSetupError("--resume: \(directory) was made by a different run: " + problems.joined(separator: "; "))
-            }
             records = loaded.records
             issues = loaded.issues
         }

@@ -15,6 +15,8 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             DemoCommand.self,
             DetokenizeCommand.self,
             EncodeCommand.self,
+            EvalCommand.self,
+            EvalMergeCommand.self,
             ForwardCommand.self,
             GenerateCommand.self,
             InspectCommand.self,

@@ -31,6 +31,8 @@ protocol ProgressReporter: Sendable {
     func end()
     /// Prints a message line on stderr without garbling the bar (nothing when silent).
     func note(_ message: String)
+    /// Changes the running task's label (e.g. to show running accuracies), keeping its counts and start time.
+    func relabel(_ label: String)
 }
 
 extension ProgressReporter {
@@ -57,6 +59,7 @@ struct SilentProgress: ProgressReporter {
     func advance(by n: Int) {}
     func end() {}
     func note(_ message: String) {}
+    func relabel(_ label: String) {}
 }
 
 /// A one-line progress bar on stderr with percentage, count, rate and ETA (text from `ProgressMeter`).
@@ -113,6 +116,15 @@ final class TerminalProgress: ProgressReporter, @unchecked Sendable {
     func end() {
         lock.lock(); defer { lock.unlock() }
         finishLocked()
+    }
+
+    func relabel(_ label: String) {
+        lock.lock(); defer { lock.unlock() }
+        guard let m = meter else { return }
+        var fresh = ProgressMeter(label: label, total: m.total, unit: m.unit, startTime: m.startTime)
+        fresh.update(completed: m.completed)
+        meter = fresh
+        drawLocked(force: false)
     }
 
     func note(_ message: String) {
