@@ -48,9 +48,11 @@ public struct EvalConfigurationSummary: Sendable, Equatable, Codable {
     public let undecoded: Int
     /// Scored rows whose answer had no option letter (counted wrong).
     public let noPrediction: Int
+    /// Runs of this configuration that failed (e.g. a ratio the layout cannot reach) and have no row.
+    public let errors: Int
     public let accuracy: EvalAccuracy
-    /// Kept audio+video over all audio+video, summed over the rows (SPEC 3.5).
-    public let retained: Double
+    /// Kept audio+video over all audio+video, summed over the rows (SPEC 3.5); nil without rows.
+    public let retained: Double?
     public let meanTokensBefore: Double
     public let meanTokensAfter: Double
     public let medianTTFTms: Double?
@@ -62,7 +64,7 @@ public struct EvalConfigurationSummary: Sendable, Equatable, Codable {
     public let byTask: [String: EvalAccuracy]
 
     enum CodingKeys: String, CodingKey {
-        case method, keep, rows, undecoded, accuracy, retained
+        case method, keep, rows, undecoded, accuracy, retained, errors
         case noPrediction = "no_prediction"
         case meanTokensBefore = "mean_tokens_before"
         case meanTokensAfter = "mean_tokens_after"
@@ -99,8 +101,16 @@ public struct EvalSummary: Sendable, Equatable, Codable {
         model = manifest.model
         items = Set(records.map(\.item)).count
         self.shards = shards.map(\.description)
-        var keys = order.filter { k in records.contains { $0.runKey == k } }
+        var keys = order
         for r in records where !keys.contains(r.runKey) { keys.append(r.runKey) }
+        let done = Set(records.map(\.doneKey))
+        var runErrors: [EvalRunKey: Int] = [:]
+        var seenRun = Set<String>()
+        for i in issues {
+            guard let m = i.method, let item = i.item else { continue }
+            let k = EvalRunKey(method: m, keep: i.keep ?? 1)
+            if !done.contains("\(item)\t\(k.label)") && seenRun.insert(i.dedupKey).inserted { runErrors[k, default: 0] += 1 }
+        }
         let byKey = Dictionary(grouping: records, by: \.runKey)
         let full = byKey[EvalRunKey(method: "none", keep: 1)].map { rows in
             Dictionary(rows.filter { $0.status == .scored }.map { ($0.item, $0.correct == true) },
@@ -136,8 +146,9 @@ public struct EvalSummary: Sendable, Equatable, Codable {
                 method: key.method, keep: key.keep, rows: rows.count,
                 undecoded: rows.count - scored.count,
                 noPrediction: scored.filter { $0.prediction == nil }.count,
+                errors: runErrors[key] ?? 0,
                 accuracy: EvalAccuracy(correct: correct, n: scored.count),
-                retained: before == 0 ? 1 : Double(after) / Double(before),
+                retained: rows.isEmpty ? nil : before == 0 ? 1 : Double(after) / Double(before),
                 meanTokensBefore: Double(rows.reduce(0) { $0 + $1.tokensBefore.total }) / count,
                 meanTokensAfter: Double(rows.reduce(0) { $0 + $1.tokensAfter.total }) / count,
                 medianTTFTms: EvalStatistics.median(rows.map(\.ms.ttft)),
@@ -146,7 +157,6 @@ public struct EvalSummary: Sendable, Equatable, Codable {
                 vsFull: paired, byTask: tasks)
         }
         // Problems still standing: item-level ones for items without any row, run-level ones without their row.
-        let done = Set(records.map(\.doneKey))
         let itemsWithRows = Set(records.map(\.item))
         var counts: [String: Int] = [:]
         var seen = Set<String>()

@@ -13,9 +13,12 @@ enum EvalReportView {
 
     /// The paper-shaped table: one row per method x ratio, then per task when items have one.
     static func render(_ s: EvalSummary) -> String {
+        let r = TextTable.Alignment.right
         var t = TextTable(columns: [
-            "method", "keep", "retained %", "n", "accuracy % [95% CI]", "Δ vs full (pts) [95% CI]", "McNemar p",
-            "TTFT ms (median)", "undecoded",
+            "method", TextTable.Column("keep", alignment: r), TextTable.Column("retained %", alignment: r),
+            TextTable.Column("n", alignment: r), "accuracy % [95% CI]", "Δ vs full (pts) [95% CI]",
+            TextTable.Column("McNemar p", alignment: r), TextTable.Column("TTFT ms (median)", alignment: r),
+            TextTable.Column("undecoded", alignment: r), TextTable.Column("errors", alignment: r),
         ])
         for c in s.configurations {
             var delta = "-", p = "-"
@@ -25,7 +28,7 @@ enum EvalReportView {
             }
             t.addRow(c.method, c.method == "none" ? "1" : EvalRunKey.keepLabel(c.keep), pct(c.retained),
                      "\(c.accuracy.n)", accuracyCell(c.accuracy), delta, p,
-                     c.medianTTFTms.map { String(format: "%.1f", $0) } ?? "-", "\(c.undecoded)")
+                     c.medianTTFTms.map { String(format: "%.1f", $0) } ?? "-", "\(c.undecoded)", "\(c.errors)")
         }
         var out = ["\(s.items) items (\(s.shards.joined(separator: ", "))) from \(s.data)", t.render()]
         let tasks = Set(s.configurations.flatMap { $0.byTask.keys }).sorted()
@@ -60,8 +63,8 @@ enum EvalReportView {
     /// configurations with scored answers can be drawn.
     static func writeChart(_ s: EvalSummary, to path: String) throws {
         let points = s.configurations.compactMap { c -> AccuracyPoint? in
-            guard let a = c.accuracy.accuracy, let ci = c.accuracy.ci95 else { return nil }
-            return AccuracyPoint(method: c.method, retainedRatio: c.retained, accuracy: a, low: ci[0], high: ci[1],
+            guard let a = c.accuracy.accuracy, let ci = c.accuracy.ci95, let r = c.retained else { return nil }
+            return AccuracyPoint(method: c.method, retainedRatio: r, accuracy: a, low: ci[0], high: ci[1],
                                  ttftMilliseconds: c.medianTTFTms ?? 0)
         }
         guard !points.isEmpty else {
