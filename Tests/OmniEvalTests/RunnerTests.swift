@@ -15,8 +15,8 @@ enum TinyBench {
     static var checkpoint: String { fixtures.appendingPathComponent("checkpoint").path }
     static let selector = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("OmniSIFTTests/Fixtures/selector_small_odd.safetensors").path
-    /// Ratios OmniSIFT's planner reaches on this audio-heavy layout (0.6022-0.7634 at rho_audio 0.3; 0.35, 0.25 and 0.5 are out of reach).
-    static let keeps = [0.7, 0.63]
+    /// The paper's ratios (SPEC 5); the planner reaches them on this audio-heavy layout within a point.
+    static let keeps = [0.35, 0.25]
     static let methods = ["none", "omnisift", "random", "dycoke", "omnizip"]
 
     static func temporaryDirectory() throws -> URL {
@@ -133,7 +133,7 @@ struct LetterDecoder: AnswerTextDecoding {
                                                   ropeDelta: f.ropeDeltas![0], maxNewTokens: 3, sampler: &sampler)
                 #expect(ids == r.answerTokens)
             } else {
-                #expect(abs(r.retained - r.keep) < 0.05, "\(r.method) \(r.keep): \(r.retained)")
+                #expect(abs(r.retained - r.keep) <= 0.01, "\(r.method) \(r.keep): \(r.retained)")
                 #expect(r.tokensAfter.text == 13 && r.tokensAfter.audioVideo < r.tokensBefore.audioVideo)
             }
             #expect(r.ms.ttft == r.ms.read + r.ms.compress + r.ms.prefill)
@@ -145,8 +145,8 @@ struct LetterDecoder: AnswerTextDecoding {
                                   order: EvalRunKey.grid(methods: TinyBench.methods, keeps: TinyBench.keeps), shards: [.whole])
         #expect(summary.items == 4)
         #expect(summary.configurations.map(\.key.label) == [
-            "none", "omnisift@0.7", "omnisift@0.63", "random@0.7", "random@0.63", "dycoke@0.7", "dycoke@0.63",
-            "omnizip@0.7", "omnizip@0.63",
+            "none", "omnisift@0.35", "omnisift@0.25", "random@0.35", "random@0.25", "dycoke@0.35", "dycoke@0.25",
+            "omnizip@0.35", "omnizip@0.25",
         ])
         let full = summary.configurations[0]
         #expect(full.accuracy.correct == 3 && full.accuracy.n == 4 && full.accuracy.accuracy == 0.75)

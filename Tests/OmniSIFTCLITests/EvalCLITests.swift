@@ -39,7 +39,7 @@ struct EvalCLITests {
 
     static func eval(_ data: String, _ out: URL, _ extra: [String] = []) throws -> CLI.Output {
         try CLI.run(["eval", "--model", model, "--data", data, "--methods", "none,omnisift,random",
-                     "--selector", selector, "--keep", "0.7,0.63", "--max-new-tokens", "3", "-o", out.path] + extra)
+                     "--selector", selector, "--max-new-tokens", "3", "-o", out.path] + extra)
     }
 
     static func rows(_ dir: URL) throws -> [EvalRecord] {
@@ -59,7 +59,7 @@ struct EvalCLITests {
         let summary = try #require(report["summary"] as? [String: Any])
         let configs = try #require(summary["configurations"] as? [[String: Any]])
         #expect(configs.map { "\($0["method"]!)@\($0["keep"]!)" } == [
-            "none@1", "omnisift@0.7", "omnisift@0.63", "random@0.7", "random@0.63",
+            "none@1", "omnisift@0.35", "omnisift@0.25", "random@0.35", "random@0.25",
         ])
         #expect(configs.allSatisfy { $0["rows"] as? Int == 3 && $0["undecoded"] as? Int == 3 })
         let rows = try Self.rows(out)
@@ -78,7 +78,7 @@ struct EvalCLITests {
         // Without --json: the table.
         let again = try CLI.run(["eval-merge", out.path])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.contains("omnisift  0.63") && again.stdout.contains("15 answers could not be decoded"))
+        #expect(again.stdout.contains("omnisift  0.25") && again.stdout.contains("15 answers could not be decoded"))
     }
 
     @Test("eval killed mid-run (SIGKILL) and resumed gives the rows of an uninterrupted run, without duplicates; --limit then --resume too")
@@ -94,7 +94,7 @@ struct EvalCLITests {
         let p = Process()
         p.executableURL = CLI.binary
         p.arguments = ["eval", "--model", Self.model, "--data", data, "--methods", "none,omnisift,random", "--selector",
-                       Self.selector, "--keep", "0.7,0.63", "--max-new-tokens", "48", "-o", out.path, "--quiet"]
+                       Self.selector, "--max-new-tokens", "48", "-o", out.path, "--quiet"]
         var env = ProcessInfo.processInfo.environment
         env["OMNISIFT_THREADS"] = "1"
         p.environment = env
