@@ -209,11 +209,16 @@ public enum EvalItemParser {
         }
         let task = try string("task")
         var duration: Double?
+        // duration: seconds, as a number or a numeric string; a label such as VideoMME's "short" is not a length
+        // and is left out (the field is informational).
         if let raw = dict["duration"], !(raw is NSNull) {
-            guard let n = raw as? NSNumber, n.doubleValue.isFinite else {
-                throw issue(.missingField, "'duration' must be a number (seconds)", id: id)
+            if let s = raw as? String {
+                duration = Double(s.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil }
+            } else if let n = raw as? NSNumber, n.doubleValue.isFinite {
+                duration = n.doubleValue
+            } else {
+                throw issue(.missingField, "'duration' must be a number of seconds", id: id)
             }
-            duration = n.doubleValue
         }
         let prefillPath = try string("prefill_path")
         let videoPath = try string("video_path")

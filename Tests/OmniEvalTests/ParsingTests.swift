@@ -28,10 +28,11 @@ import Testing
         let f = Self.parse("""
             {"id": "w1", "video_path": "videos/a.mp4", "question": "What sound?", "options": ["A. a dog", "B. a car", "C. rain", "D. music"], "answer": "C", "task": "audio", "duration": 61.5}
 
-            {"id": 7, "prefill_path": "/abs/p.safetensors", "answer": "(b)"}
+            {"id": 7, "prefill_path": "/abs/p.safetensors", "answer": "(b)", "duration": "short"}
+            {"id": 8, "prefill_path": "p.safetensors", "answer": "D.", "duration": "12.5"}
             """)
         #expect(f.issues.isEmpty)
-        #expect(f.lineCount == 2)
+        #expect(f.lineCount == 3)
         let a = f.items[0]
         #expect(a.line == 1 && a.ordinal == 0 && a.id == "w1" && a.task == "audio" && a.duration == 61.5)
         #expect(a.source == .video(path: "/data/bench/videos/a.mp4"))
@@ -41,6 +42,9 @@ import Testing
         #expect(b.line == 3 && b.ordinal == 1 && b.id == "7" && b.answer == "B")
         #expect(b.source == .prefill(path: "/abs/p.safetensors"))
         #expect(b.letters == ["A", "B", "C", "D"])  // no options listed: a prefill item may answer A-D
+        #expect(b.duration == nil)  // a label such as VideoMME's "short" is not a length
+        #expect(f.items[2].duration == 12.5 && f.items[2].answer == "D")
+        #expect(f.items[2].source == .prefill(path: "/data/bench/p.safetensors"))
     }
 
     @Test func optionsInsideTheQuestion() throws {

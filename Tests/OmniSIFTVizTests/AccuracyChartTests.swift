@@ -1,4 +1,5 @@
 import Foundation
+import OmniSIFTTestSupport
 import Testing
 @testable import OmniSIFTViz
 
