@@ -154,10 +154,7 @@ public final class EvalResultsStore {
     /// Appends one result line and flushes it to disk.
     public func append(_ record: EvalRecord) throws {
         guard !doneKeys.contains(record.doneKey) else { return }
-        var line = try JSONEncoder.jsonLine.encode(record)
-        line.append(0x0A)
-        try itemsHandle.write(contentsOf: line)
-        try itemsHandle.synchronize()
+        try Self.appendLine(record, to: itemsHandle)
         records.append(record)
         doneKeys.insert(record.doneKey)
     }
@@ -165,12 +162,17 @@ public final class EvalResultsStore {
     /// Appends one problem (once per item, method, ratio and kind across resumed sessions).
     public func append(_ issue: EvalIssue) throws {
         guard !issueKeys.contains(issue.dedupKey) else { return }
-        var line = try JSONEncoder.jsonLine.encode(issue)
-        line.append(0x0A)
-        try errorsHandle.write(contentsOf: line)
-        try errorsHandle.synchronize()
+        try Self.appendLine(issue, to: errorsHandle)
         issues.append(issue)
         issueKeys.insert(issue.dedupKey)
+    }
+
+    /// One JSON line, written in one call and flushed to disk.
+    static func appendLine<T: Encodable>(_ value: T, to handle: FileHandle) throws {
+        var line = try JSONEncoder.jsonLine.encode(value)
+        line.append(0x0A)
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
     }
 
     public func writeSummary(_ summary: EvalSummary) throws {
