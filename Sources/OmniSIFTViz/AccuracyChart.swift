@@ -26,7 +26,8 @@ public struct AccuracyPoint: Sendable, Equatable {
 
 /// The evaluation chart (`omnisift eval --chart`): left, accuracy against retained % with one colour per method
 /// (points joined in order of retained %, 95 % intervals as vertical bars, the y axis fitted to the intervals in
-/// steps of 10 points); right, the median time to first token of each method x ratio as horizontal bars.
+/// steps of 10 points); right, the median time to first token of each method x ratio as horizontal bars (in
+/// seconds once the longest reaches 10 s).
 public struct AccuracyChart: Sendable {
     public var title: String
     public var points: [AccuracyPoint]
@@ -124,8 +125,10 @@ public struct AccuracyChart: Sendable {
 
         // Right: median time to first token per method x ratio.
         let rx = x0 + plotW + gap + labelW
-        let tMax = ComparisonChart.niceCeiling(points.map(\.ttftMilliseconds).max() ?? 0)
-        text("MEDIAN TIME TO FIRST TOKEN MS", rx - labelW, margin + 12)
+        // Milliseconds, or seconds once the longest time reaches 10 s (so the tick labels stay short).
+        let divisor = (points.map(\.ttftMilliseconds).max() ?? 0) >= 10_000 ? 1000.0 : 1
+        let tMax = ComparisonChart.niceCeiling((points.map(\.ttftMilliseconds).max() ?? 0) / divisor)
+        text("MEDIAN TIME TO FIRST TOKEN " + (divisor == 1 ? "MS" : "S"), rx - labelW, margin + 12)
         for q in 0...4 {
             let gx = rx + barW * q / 4
             rect(gx, top - 2, 1, rightH + 2, ComparisonChart.grid)
@@ -135,9 +138,10 @@ public struct AccuracyChart: Sendable {
         for (k, p) in points.enumerated() {
             let y = top + k * rowH
             text(labels[k], rx - labelW, y + 1)
-            let w = Int((Double(barW) * p.ttftMilliseconds / tMax).rounded())
+            let v = p.ttftMilliseconds / divisor
+            let w = Int((Double(barW) * v / tMax).rounded())
             if w > 0 { rect(rx, y, min(w, barW), 9, color(p.method)) }
-            text(ComparisonChart.format(p.ttftMilliseconds), rx + min(w, barW) + 3, y + 1)
+            text(ComparisonChart.format(v), rx + min(w, barW) + 3, y + 1)
         }
         rect(rx, top - 2, 1, rightH + 2, ComparisonChart.ink)
         return c
