@@ -1,21 +1,20 @@
 import Foundation
 import OmniSIFT
+import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
 
-/// THE per-item answer path of the harness, in one place: prefill file -> (compress with a method and ratio) ->
-/// greedy generation on the thinker. It is what `OmniSIFTPipeline` (issue 12) will provide; when that lands,
-/// this type becomes a thin call into it. Media items (`video_path`) need the media, encoder and `run`
-/// pipeline (issues 19-21) and are refused per item with a clear message until then.
+/// The per-item answer path of the harness, in one place, on the pipeline's stages: prefill file -> `ThinkerPrompt`
+/// (+ the compressor input, built once) -> `Compression` with a method and ratio -> `GenerationReport` (greedy).
+/// Media items (`video_path`) need the media, encoder and `run` pipeline (issues 19-21) and are refused per item
+/// with a clear message until then.
 ///
 /// `prepare` reads the file ONCE per item (embeddings, positions, the group analysis); every method x ratio
 /// answers from that same input, so their costs are compared on equal inputs.
 public final class PrefillAnswerPath: EvalAnswering {
     public struct Prepared {
         let path: String
-        let embeddings: Tensor
-        let positions: PositionIds
-        let ropeDelta: Int64
+        let prompt: ThinkerPrompt
         let before: EvalTokenCounts
         /// The compressors' input (nil when the layout cannot be grouped: then only `none` can answer).
         let input: CompressionInput?
@@ -27,8 +26,7 @@ public final class PrefillAnswerPath: EvalAnswering {
     /// One compressor per method, built once (the selector is loaded once).
     public let compressors: [String: any TokenCompressor]
     public let options: CompressorOptions
-    public let maxNewTokens: Int
-    public let stopTokens: Set<Int>
+    public let settings: GenerationSettings
 
     public init(model: ThinkerModel, config: ThinkerConfig, compressors: [String: any TokenCompressor],
                 options: CompressorOptions, maxNewTokens: Int) {
@@ -36,9 +34,7 @@ public final class PrefillAnswerPath: EvalAnswering {
         self.config = config
         self.compressors = compressors
         self.options = options
-        self.maxNewTokens = maxNewTokens
-        // <|im_end|> and <|endoftext|> (SPEC 9), when inside the model's vocabulary.
-        stopTokens = Set([Int(QwenOmniTokens.imEnd), Int(QwenOmniTokens.pad)].filter { $0 < model.config.vocabSize })
+        settings = GenerationSettings(maxNewTokens: maxNewTokens)  // greedy; stops at <|im_end|> / <|endoftext|>
     }
 
     static func counts(_ c: ModalityCounts) -> EvalTokenCounts {
@@ -61,80 +57,55 @@ public final class PrefillAnswerPath: EvalAnswering {
             path = p
         }
         let file: PrefillFile
-        do { file = try PrefillFile.read(path: path) } catch { throw fail(.badPrefill, "\(error)") }
-        let n = file.inputIds.count
-        if n == 0 { throw fail(.badPrefill, "\(path): input_ids is empty") }
-        if file.keepMask != nil {
-            throw fail(.badPrefill, "\(path) is already compressed (keep_mask present); the harness needs the full prompt")
-        }
-        let embeddings: Tensor
-        if let e = file.embeddings {
-            guard e.cols == model.config.hiddenSize else {
-                throw fail(.badPrefill, "\(path): inputs_embeds is [\(e.rows), \(e.cols)] but the model's hidden size is \(model.config.hiddenSize)")
+        let prompt: ThinkerPrompt
+        do {
+            file = try PrefillFile.read(path: path)
+            if file.keepMask != nil {
+                throw ThinkerError("\(path) is already compressed (keep_mask present); the harness needs the full prompt")
             }
-            embeddings = e
-        } else {
-            do { embeddings = try model.embed(file.inputIds.map { Int($0) }) } catch {
-                throw fail(.badPrefill, "\(path): no inputs_embeds, and input_ids cannot be looked up: \(error)")
-            }
+            prompt = try ThinkerPrompt(file: file, path: path, model: model, config: config)
+        } catch let e as EvalIssue {
+            throw e
+        } catch {
+            throw fail(.badPrefill, "\(error)")
         }
-        var positions = file.positionIds
-        var delta = file.ropeDeltas?.first
-        if positions == nil {
-            do {
-                let r = try file.ropeIndex(config: config)
-                positions = r.positionIds
-                delta = delta ?? r.ropeDelta
-            } catch { throw fail(.badPrefill, "\(path): no position_ids and they cannot be computed: \(error)") }
-        }
-        let p = positions!
-        let d = delta ?? (p.maximum + 1 - Int64(n))
         var input: CompressionInput?
         var inputError: String?
         do {
-            input = try CompressionInput(inputIds: file.inputIds, positionIds: p, embeddings: embeddings,
-                                         labels: nil, audioSaliency: file.audioSaliency)
+            input = try CompressionInput(inputIds: file.inputIds, positionIds: prompt.positions,
+                                         embeddings: prompt.embeddings, labels: nil, audioSaliency: file.audioSaliency)
         } catch { inputError = "\(path): \(error)" }
         let before = Self.counts(input?.groups.counts ?? ModalityCounts(inputIds: file.inputIds))
-        let prepared = Prepared(path: path, embeddings: embeddings, positions: p, ropeDelta: d, before: before,
-                                input: input, inputError: inputError)
-        return (prepared, start.duration(to: .now).milliseconds)
+        return (Prepared(path: path, prompt: prompt, before: before, input: input, inputError: inputError),
+                start.duration(to: .now).milliseconds)
     }
 
     public func answer(_ p: Prepared, item: EvalItem, key: EvalRunKey) throws -> EvalAnswer {
-        var embeddings = p.embeddings
-        var positions = p.positions
+        var prompt = p.prompt
         var after = p.before
         var retained = 1.0
         var compressMs = 0.0
         if key.method != "none" {
-            guard let input = p.input else {
-                throw EvalIssue(line: item.line, item: item.id, kind: .compression, message: p.inputError ?? "no compressor input")
-            }
-            guard let compressor = compressors[key.method] else {
-                throw EvalIssue(line: item.line, item: item.id, kind: .compression, message: "no compressor '\(key.method)' was built")
-            }
-            let start = ContinuousClock.now
-            let result: CompressionResult
+            func fail(_ m: String) -> EvalIssue { EvalIssue(line: item.line, item: item.id, kind: .compression, message: m) }
+            guard let input = p.input else { throw fail(p.inputError ?? "no compressor input") }
+            guard let compressor = compressors[key.method] else { throw fail("no compressor '\(key.method)' was built") }
+            let compression: Compression
             do {
-                let budget = try CompressorRegistry.budget(for: key.method, input: input, keep: key.keep, options: options)
-                result = try compressor.compress(input, budget: budget)
-            } catch {
-                throw EvalIssue(line: item.line, item: item.id, kind: .compression, message: "\(p.path): \(error)")
-            }
-            compressMs = start.duration(to: .now).milliseconds
-            embeddings = result.embeddings
-            positions = result.positionIds
-            after = Self.counts(result.after)
-            retained = result.retainedRatio
+                compression = try Compression(input, path: p.path,
+                                              request: CompressionRequest(method: key.method, options: options, keep: key.keep),
+                                              compressor: compressor)
+            } catch { throw fail("\(p.path): \(error)") }
+            // The group analysis ran once in `prepare` (shared by every method): it is not charged to each one.
+            compressMs = compression.milliseconds - input.analysisMilliseconds
+            prompt.embeddings = compression.result.embeddings
+            prompt.positions = compression.result.positionIds
+            after = Self.counts(compression.result.after)
+            retained = compression.result.retainedRatio
         }
-        var sampler = try TokenSampler(mode: .greedy)
-        let (tokens, state) = try model.generate(
-            embeddings: embeddings, positions: positions, ropeDelta: p.ropeDelta, uncompressedLength: p.embeddings.rows,
-            maxNewTokens: maxNewTokens, sampler: &sampler, stopTokens: stopTokens)
-        let stop = tokens.last.flatMap { stopTokens.contains($0) ? $0 : nil }
-        return EvalAnswer(tokens: tokens, stopToken: stop, before: p.before, after: after, retained: retained,
-                          compressMs: compressMs, prefillMs: state.timings.prefillSeconds * 1000,
-                          decodeMs: state.timings.decodeSeconds * 1000)
+        let report = try GenerationReport(model: model, prompt: prompt, settings: settings)
+        let stop = report.tokens.last.flatMap { settings.stops(vocabSize: model.config.vocabSize).contains($0) ? $0 : nil }
+        return EvalAnswer(tokens: report.tokens, stopToken: stop, before: p.before, after: after, retained: retained,
+                          compressMs: compressMs, prefillMs: report.timings.prefillSeconds * 1000,
+                          decodeMs: report.timings.decodeSeconds * 1000)
     }
 }

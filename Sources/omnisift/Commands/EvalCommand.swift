@@ -34,8 +34,8 @@ struct EvalCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Qwen2.5-Omni (or OmniSIFT) checkpoint folder.")
-    var model: String
+    @OptionGroup var modelOptions: ModelOptions
+    var model: String { modelOptions.model }
 
     @Option(help: "Benchmark items (.jsonl).")
     var data: String
@@ -64,17 +64,12 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Continue the run whose results are in RESULTS_DIR, skipping the (item, method, ratio) already done.")
     var resume = false
 
-    @Flag(help: "Print the summary as JSON.")
-    var json = false
+    @OptionGroup var reporting: ReportOptions
+    var json: Bool { reporting.json }
+    var quiet: Bool { reporting.quiet }
 
     @Option(help: "Draw accuracy vs retained % per method and time to first token per method to PATH.png.")
     var chart: String?
-
-    @Option(help: "Weight storage: auto, float32 or bf16 (see `omnisift generate --help`).")
-    var storage: ThinkerWeightStorage = .auto
-
-    @Flag(help: "No progress bar.")
-    var quiet = false
 
     func validate() throws {
         do { _ = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
@@ -118,7 +113,7 @@ struct EvalCommand: ParsableCommand {
             selector: options.selectorPath.map(Self.canonical), maxNewTokens: maxNewTokens, methods: methodList,
             keeps: keeps, shard: shardSpec, limit: limit)
         try EvalResultsStore.preflight(directory: output, manifest: manifest, resume: resume)
-        let loaded = try ThinkerCLI.loadModel(path: model, storage: storage, quiet: quiet || json)
+        let loaded = try ThinkerCLI.loadModel(path: model, storage: modelOptions.storage, quiet: quiet || json)
         var compressors: [String: any TokenCompressor] = [:]
         for m in methodList where m != "none" {
             do { compressors[m] = try CompressorRegistry.make(m, options: options) } catch {
@@ -164,7 +159,7 @@ struct EvalCommand: ParsableCommand {
         if json {
             let report = EvalCommandReport(summary: summary, answered: outcome.answered, skipped: outcome.skipped,
                                            issues: outcome.issues, resultsDirectory: output)
-            try EvalReportView.printJSON(report)
+            try JSONOutput.print(report)
         } else {
             print(EvalReportView.render(summary))
             print("this session: \(outcome.answered) answers, \(outcome.skipped) already done, \(outcome.issues) problems; results in \(output)")

@@ -40,7 +40,7 @@ struct EvalMergeCommand: ParsableCommand {
         if let output { try EvalMerge.write(merged, to: output) }
         if let chart { try EvalReportView.writeChart(merged.summary, to: chart) }
         if json {
-            try EvalReportView.printJSON(merged.summary)
+            try JSONOutput.print(merged.summary)
         } else {
             print(EvalReportView.render(merged.summary))
             if let output { print("merged \(directories.count) folders into \(output)") }

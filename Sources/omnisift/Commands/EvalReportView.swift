@@ -53,12 +53,6 @@ enum EvalReportView {
         return out.joined(separator: "\n")
     }
 
-    static func printJSON<T: Encodable>(_ value: T) throws {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try enc.encode(value), as: UTF8.self))
-    }
-
     /// Accuracy vs retained % per method and median time to first token per method x ratio, as PNG. Only
     /// configurations with scored answers can be drawn.
     static func writeChart(_ s: EvalSummary, to path: String) throws {
