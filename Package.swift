@@ -44,7 +44,7 @@ let package = Package(
         // generation report; the CLI, the evaluation harness and the server call the same functions.
         .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
         // The evaluation harness: benchmark items, the MCQ prompt, the answer parser, results, summary statistics.
-        .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline"]),
+        .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
         // The command-line tool.
@@ -69,7 +69,7 @@ let package = Package(
         // targets); the (text, ids) fixtures in the target's own Fixtures.
         .testTarget(name: "QwenTokenizerTests", dependencies: ["QwenTokenizer"], resources: [.copy("Fixtures")]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
-        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "OmniEval", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "OmniEval", "QwenTokenizer", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

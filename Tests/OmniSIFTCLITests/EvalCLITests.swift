@@ -2,6 +2,7 @@ import Foundation
 import OmniEval
 import OmniTensor
 import QwenOmni
+import QwenTokenizer
 import Testing
 
 #if canImport(Glibc)
@@ -46,7 +47,7 @@ struct EvalCLITests {
         try EvalResultsStore.load(directory: dir.path).records.map(\.withoutTimings).sorted { $0.doneKey < $1.doneKey }
     }
 
-    @Test("eval --json: one row per item x configuration, full-token ids equal `generate`, bad line in errors.jsonl, answers undecoded without a tokenizer")
+    @Test("eval --json: one row per item x configuration, full-token ids equal `generate`, bad line in errors.jsonl, answers undecoded without a tokenizer in the model folder")
     func endToEnd() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -177,4 +178,47 @@ struct EvalCLITests {
         let inUse = try CLI.run(["eval", "--model", Self.model, "--data", data, "--methods", "none", "-o", out.path])
         #expect(inUse.status != 0 && inUse.stderr.contains("--resume"))
     }
+
+    @Test("with the model folder's tokenizer, answers are decoded, parsed and scored; --chart draws them")
+    func scoredWithTokenizer() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The tiny checkpoint plus the real Qwen2.5-Omni tokenizer files (ids 0-255 are byte-level characters).
+        let modelDir = dir.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: modelDir, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: Self.model) {
+            try fm.copyItem(atPath: Self.model + "/" + name, toPath: modelDir.appendingPathComponent(name).path)
+        }
+        let tok = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/qwen2.5-omni-tokenizer")
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
+            try fm.copyItem(at: tok.appendingPathComponent(name), to: modelDir.appendingPathComponent(name))
+        }
+        let data = try Self.writeBench(in: dir, count: 3)
+        let out = dir.appendingPathComponent("results")
+        let chart = dir.appendingPathComponent("chart.png")
+        let r = try CLI.run(["eval", "--model", modelDir.path, "--data", data, "--methods", "none,random",
+                             "--max-new-tokens", "3", "-o", out.path, "--chart", chart.path, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let tokenizer = try QwenTokenizer.load(folder: modelDir.path)
+        let rows = try Self.rows(out)
+        #expect(rows.count == 9)
+        for row in rows {
+            #expect(row.status == .scored)
+            let text = try tokenizer.decode(row.answerTokens, skipSpecialTokens: true)
+            #expect(row.rawAnswer == text)
+            let letters: [Character] = ["A", "B", "C", "D"]
+            #expect(row.prediction == AnswerParser.prediction(text, letters: letters).map { String($0) })
+            #expect(row.correct == (row.prediction == row.answer))
+        }
+        let summary = try #require(try CLI.json(r)["summary"] as? [String: Any])
+        let configs = try #require(summary["configurations"] as? [[String: Any]])
+        let full = try #require(configs.first?["accuracy"] as? [String: Any])
+        #expect(full["n"] as? Int == 3)
+        #expect(full["correct"] as? Int == rows.filter { $0.method == "none" && $0.correct == true }.count)
+        let png = try Data(contentsOf: chart)
+        #expect(png.count > 1000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+    }
+
 }

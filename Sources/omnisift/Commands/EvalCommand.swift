@@ -126,10 +126,10 @@ struct EvalCommand: ParsableCommand {
                 throw EvalSetupError("--selector \(path) takes D = \(sel.inputSize) but the model's hidden size is \(loaded.model.config.hiddenSize)")
             }
         }
-        let decoder = EvalTextDecoding.decoder(model: model)
+        let decoder = try EvalTextDecoding.decoder(model: model)
         if decoder is NoTextDecoder {
             FileHandle.standardError.write(Data(
-                "note: no tokenizer in this build: answers are written as token ids (status 'undecoded') and NOT scored\n".utf8))
+                "note: \(model) has no tokenizer (tokenizer.json or vocab.json + merges.txt): answers are written as token ids (status 'undecoded') and NOT scored\n".utf8))
         }
         let store = try EvalResultsStore(directory: output, manifest: manifest, resume: resume)
         let keys = EvalRunKey.grid(methods: methodList, keeps: keeps)
@@ -194,8 +194,9 @@ struct EvalCommandReport: Encodable {
     }
 }
 
-/// Where the answer ids become text. The tokenizer (issue 18) is not in this build yet, so every answer is
-/// `undecoded`; this is the one place that changes when it lands.
+/// Where the answer ids become text: the model folder's tokenizer; without one every answer is `undecoded`.
 enum EvalTextDecoding {
-    static func decoder(model: String) -> any AnswerTextDecoding { NoTextDecoder() }
+    static func decoder(model: String) throws -> any AnswerTextDecoding {
+        try TokenizerTextDecoder.forModel(folder: model) ?? NoTextDecoder()
+    }
 }
