@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "OmniNN", targets: ["OmniNN"]),
         .library(name: "QwenOmni", targets: ["QwenOmni"]),
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
+        .library(name: "OmniTrain", targets: ["OmniTrain"]),
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
     ],
     dependencies: [
@@ -38,13 +39,17 @@ let package = Package(
         // The pipeline library: typed stages from a prefill file to a compressed prompt, the thinker's prompt and a
         // generation report; the CLI, the evaluation harness and the server call the same functions.
         .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
+        // Training: a small reverse-mode layer (linear, norms, activations, blocked causal GQA attention with
+        // M-RoPE, cross-attention, cross-entropy, the straight-through estimator), the trainable thinker and VGAS,
+        // AdamW with the cosine schedule, checkpoints.
+        .target(name: "OmniTrain", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz", "OmniTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +61,7 @@ let package = Package(
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
+        .testTarget(name: "OmniTrainTests", dependencies: ["OmniTrain"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
         .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
