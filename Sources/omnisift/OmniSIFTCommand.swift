@@ -19,6 +19,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             LayoutCommand.self,
             PositionsCommand.self,
             RenderCommand.self,
+            TrainCommand.self,
         ]
     )
 }
