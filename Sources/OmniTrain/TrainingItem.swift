@@ -56,8 +56,8 @@ public struct TrainingItem: Sendable {
         return item
     }
 
-    /// The item files listed by `path`: a folder (its `*.safetensors`, sorted by name) or a JSON-lines file whose
-    /// lines hold `prefill_path` (or `path`), relative to the file's folder.
+    /// The item files listed by `path`: a folder (its `*.safetensors`, sorted by name), a JSON-lines file whose
+    /// lines hold `prefill_path` (or `path`), relative to the file's folder, or one `.safetensors` file.
     public static func list(_ path: String) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -68,6 +68,7 @@ public struct TrainingItem: Sendable {
             if names.isEmpty { throw TrainError("\(path): the folder holds no .safetensors prefill files") }
             return names.map { (path as NSString).appendingPathComponent($0) }
         }
+        if path.hasSuffix(".safetensors") { return [path] }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw TrainError("\(path): cannot read the file as UTF-8 text")
         }
