@@ -33,7 +33,7 @@ public final class TrainableThinker: @unchecked Sendable {
     public let parameters: [TrainParameter]
     /// Keep every layer's activations when they fit in this many bytes, else recompute layer by layer.
     public var activationBudgetBytes: Int = 4 << 30
-    let attention: CausalAttention
+    let attention: DifferentiableCausalAttention
 
     /// Builds the model from named tensors (`ThinkerParameter` -> tensor); shapes must match `config`.
     public init(config: ThinkerTextConfig, tensors: [ThinkerParameter: Tensor], tied: Bool) throws {
@@ -53,7 +53,7 @@ public final class TrainableThinker: @unchecked Sendable {
         norm = made[.norm]!
         lmHead = tied ? embedTokens : made[.lmHead]!
         parameters = ([embedTokens] + layers.flatMap(\.all) + [norm, lmHead]).unique
-        attention = CausalAttention(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
+        attention = DifferentiableCausalAttention(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
                                     headDim: config.headDim)
     }
 
@@ -184,7 +184,7 @@ public final class TrainableThinker: @unchecked Sendable {
         if targets.isEmpty || n == 0 {
             return Pass(lossSum: 0, answerTokens: 0, dEmbeddings: [Float](repeating: 0, count: n * d), recomputed: false)
         }
-        let rope = RotaryTables(t: positions.t, h: positions.h, w: positions.w, headDim: c.headDim,
+        let rope = TrainingRotary(t: positions.t, h: positions.h, w: positions.w, headDim: c.headDim,
                                 theta: c.ropeTheta, mropeSection: c.mropeSection)
         let keepAll = !lossOnly && LayerActivations.bytes(config: c, n: n) * c.numHiddenLayers <= activationBudgetBytes
         var x = input
@@ -294,7 +294,7 @@ public final class TrainableThinker: @unchecked Sendable {
 
     // MARK: - One layer
 
-    private func forwardLayer(_ l: Int, x: UnsafeMutablePointer<Float>, n: Int, rope: RotaryTables,
+    private func forwardLayer(_ l: Int, x: UnsafeMutablePointer<Float>, n: Int, rope: TrainingRotary,
                               acts a: LayerActivations) {
         let c = config, w = layers[l]
         let d = c.hiddenSize, hd = c.headDim, qd = c.numAttentionHeads * hd, kvd = c.numKeyValueHeads * hd
@@ -305,8 +305,8 @@ public final class TrainableThinker: @unchecked Sendable {
             TrainOps.linear(p.h1, n: n, inFeatures: d, weight: w.q.ptr, outFeatures: qd, bias: nil, into: p.q)
             TrainOps.linear(p.h1, n: n, inFeatures: d, weight: w.k.ptr, outFeatures: kvd, bias: nil, into: p.k)
             TrainOps.linear(p.h1, n: n, inFeatures: d, weight: w.v.ptr, outFeatures: kvd, bias: w.vBias.ptr, into: p.v)
-            rope.apply(p.q, heads: c.numAttentionHeads, headDim: hd, bias: w.qBias.ptr)
-            rope.apply(p.k, heads: c.numKeyValueHeads, headDim: hd, bias: w.kBias.ptr)
+            rope.apply(p.q, heads: c.numAttentionHeads, headDim: hd, bias: w.qBias.value)
+            rope.apply(p.k, heads: c.numKeyValueHeads, headDim: hd, bias: w.kBias.value)
             attention.forward(q: p.q, k: p.k, v: p.v, n: n, o: p.att, lse: p.lse)
             TrainOps.linear(p.att, n: n, inFeatures: qd, weight: w.o.ptr, outFeatures: d, bias: nil, into: x,
                             accumulate: true)
@@ -321,7 +321,7 @@ public final class TrainableThinker: @unchecked Sendable {
     }
 
     /// `dx` holds dL/d(layer output) and becomes dL/d(layer input).
-    private func backwardLayer(_ l: Int, dx: UnsafeMutablePointer<Float>, n: Int, rope: RotaryTables,
+    private func backwardLayer(_ l: Int, dx: UnsafeMutablePointer<Float>, n: Int, rope: TrainingRotary,
                                acts a: LayerActivations, weightGradients wg: Bool) {
         let c = config, w = layers[l]
         let d = c.hiddenSize, hd = c.headDim, qd = c.numAttentionHeads * hd, kvd = c.numKeyValueHeads * hd

@@ -1,6 +1,7 @@
 import CPUKernels
 import Dispatch
 import Foundation
+import OmniNN
 import OmniTensor
 
 /// Causal grouped-query softmax attention with its backward, blocked so that no N x N matrix is held: the forward
@@ -10,12 +11,12 @@ import OmniTensor
 ///
 /// `q` is `[n, heads·hd]`, `k` and `v` `[n, kvHeads·hd]` (after bias and rotation), `o` `[n, heads·hd]`, `lse`
 /// `[heads, n]`. Work is split by query head, one per core, BLAS on one thread each.
-public struct CausalAttention: Sendable {
+public struct DifferentiableCausalAttention: Sendable {
     public let heads: Int, kvHeads: Int, headDim: Int
     public let queryBlock: Int, keyBlock: Int
 
     public init(heads: Int, kvHeads: Int, headDim: Int, queryBlock: Int = 64, keyBlock: Int = 256) {
-        precondition(heads % kvHeads == 0, "CausalAttention: \(heads) heads for \(kvHeads) kv heads")
+        precondition(heads % kvHeads == 0, "DifferentiableCausalAttention: \(heads) heads for \(kvHeads) kv heads")
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
         self.queryBlock = queryBlock; self.keyBlock = keyBlock
     }
@@ -162,53 +163,30 @@ public struct CausalAttention: Sendable {
     }
 }
 
-/// M-RoPE tables for one sequence (SPEC 2: frequency pair j rotates by the position on axis `mrope_section(j)`),
-/// with the negated sines used to rotate gradients back.
-public final class RotaryTables: @unchecked Sendable {
-    public let rows: Int, half: Int
-    public let cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>, negSin: UnsafeMutablePointer<Float>
+/// M-RoPE for one sequence (SPEC 2; the tables are the layers tier's `MultimodalRotary`), with the transposed
+/// rotation (negated angles) that turns gradients with respect to rotated values into gradients before rotation.
+public final class TrainingRotary: @unchecked Sendable {
+    public let rows: Int
+    let forwardTables: RotaryTables
+    let transposeTables: RotaryTables
 
-    /// `invFreq[j] = 1 / theta^(2j / headDim)` in Float32; angle = Float(position) · invFreq (Float32), cos/sin
-    /// of it rounded from Double, as the inference decoder computes them.
     public init(t: [Int64], h: [Int64], w: [Int64], headDim: Int, theta: Double, mropeSection: [Int]) {
+        precondition(mropeSection.reduce(0, +) == headDim / 2, "TrainingRotary: mrope_section \(mropeSection) for head_dim \(headDim)")
         rows = t.count
-        half = headDim / 2
-        let count = max(rows * half, 1)
-        cos = .allocate(capacity: count); sin = .allocate(capacity: count); negSin = .allocate(capacity: count)
-        let th = Float(theta)
-        let invFreq = (0..<half).map { j in 1 / powf(th, Float(2 * j) / Float(headDim)) }
-        var axis = [Int]()
-        for (a, c) in mropeSection.enumerated() { axis += Array(repeating: a, count: c) }
-        precondition(axis.count == half, "RotaryTables: mrope_section \(mropeSection) for head_dim \(headDim)")
-        let axes = [t, h, w]
-        for i in 0..<rows {
-            for j in 0..<half {
-                let angle = Float(axes[axis[j]][i]) * invFreq[j]
-                cos[i * half + j] = Float(Foundation.cos(Double(angle)))
-                sin[i * half + j] = Float(Foundation.sin(Double(angle)))
-                negSin[i * half + j] = -sin[i * half + j]
-            }
-        }
+        forwardTables = MultimodalRotary(headDim: headDim, theta: theta, sections: mropeSection).tables(axes: [t, h, w])
+        transposeTables = RotaryTables(rows: forwardTables.rows, half: forwardTables.half)
+        let count = forwardTables.rows * forwardTables.half
+        transposeTables.cos.update(from: forwardTables.cos, count: count)
+        for i in 0..<count { transposeTables.sin[i] = -forwardTables.sin[i] }
     }
-
-    deinit { cos.deallocate(); sin.deallocate(); negSin.deallocate() }
 
     /// Adds `bias` (per head, may be nil) and rotates `x` (`[rows, heads·hd]`) in place.
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, bias: UnsafePointer<Float>?) {
-        let ld = heads * headDim
-        parallelRanges(rows, minChunk: 64) { r in
-            ck_bias_rope_rows(x + r.lowerBound * ld, r.count, heads, headDim, ld, bias, cos + r.lowerBound * half,
-                              sin + r.lowerBound * half, half)
-        }
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, bias: [Float]?) {
+        forwardTables.biasAndRotate(x, rows: rows, heads: heads, headDim: headDim, bias: bias, offset: 0)
     }
 
-    /// The transpose of the rotation (rotation by the negated angles), in place: turns the gradient with respect to
-    /// the rotated values into the gradient with respect to the values before rotation.
+    /// The transpose of the rotation, in place.
     public func applyTranspose(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int) {
-        let ld = heads * headDim
-        parallelRanges(rows, minChunk: 64) { r in
-            ck_bias_rope_rows(x + r.lowerBound * ld, r.count, heads, headDim, ld, nil, cos + r.lowerBound * half,
-                              negSin + r.lowerBound * half, half)
-        }
+        transposeTables.biasAndRotate(x, rows: rows, heads: heads, headDim: headDim, bias: nil, offset: 0)
     }
 }
