@@ -74,9 +74,13 @@ public final class TrainableThinker: @unchecked Sendable {
     /// A fresh model as transformers initialises Qwen2 (`initializer_range` 0.02): Linear and embedding weights
     /// N(0, std), biases 0, RMSNorm weights 1. Seeded (Box-Muller over SplitMix64).
     public static func randomlyInitialized(config: ThinkerConfig, std: Float = 0.02, seed: UInt64) throws -> TrainableThinker {
-        let text = config.textConfig
+        try randomlyInitialized(text: config.textConfig, tied: config.lmHeadTiedToEmbeddings, std: std, seed: seed)
+    }
+
+    /// `randomlyInitialized(config:)` from the text decoder's config alone.
+    public static func randomlyInitialized(text: ThinkerTextConfig, tied: Bool, std: Float = 0.02,
+                                           seed: UInt64) throws -> TrainableThinker {
         var rng = SeededGenerator(seed: seed)
-        let tied = config.lmHeadTiedToEmbeddings
         var tensors: [ThinkerParameter: Tensor] = [:]
         for (p, shape) in ThinkerLoader.expectedParameters(text) where !(p == .lmHead && tied) {
             let n = shape.reduce(1, *)
@@ -186,7 +190,7 @@ public final class TrainableThinker: @unchecked Sendable {
         }
         let rope = TrainingRotary(t: positions.t, h: positions.h, w: positions.w, headDim: c.headDim,
                                 theta: c.ropeTheta, mropeSection: c.mropeSection)
-        let keepAll = !lossOnly && LayerActivations.bytes(config: c, n: n) * c.numHiddenLayers <= activationBudgetBytes
+        let keepAll = !lossOnly && !LayerMemory.recomputes(thinker: self, tokens: n)
         var x = input
         var saved: [LayerActivations] = []
         var inputs: [[Float]] = []
@@ -363,6 +367,13 @@ public final class TrainableThinker: @unchecked Sendable {
                                          rstd: p.r1, dx: dx, accumulate: true, dWeight: g(w.inputNorm))
             }
         }
+    }
+}
+
+/// Whether a backward over `tokens` tokens recomputes the layers (their activations exceed the budget).
+public enum LayerMemory {
+    public static func recomputes(thinker: TrainableThinker, tokens: Int) -> Bool {
+        LayerActivations.bytes(config: thinker.config, n: tokens) * thinker.config.numHiddenLayers > thinker.activationBudgetBytes
     }
 }
 

@@ -15,6 +15,15 @@ public struct TrainingItem: Sendable {
     public let labels: [Int64]
     public var answerTokens: Int { TrainOps.answerTargets(labels: labels).count }
 
+    /// An item from parts (benchmarks, tests); `load` is the checked way from a file.
+    public init(path: String, inputIds: [Int64], positions: PositionIds, embeddings: Tensor?, labels: [Int64]) {
+        self.path = path
+        self.inputIds = inputIds
+        self.positions = positions
+        self.embeddings = embeddings
+        self.labels = labels
+    }
+
     /// Reads and checks a prefill file for `mode`: labels required (at least one answer token); embeddings of width
     /// `hiddenSize` required when the sequence has media; the selector modes need audio and video; positions are
     /// computed from the grids when the file has none.

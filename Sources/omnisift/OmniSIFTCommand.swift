@@ -43,6 +43,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self, BenchTrainCommand.self]
     )
 }

@@ -230,7 +230,7 @@ struct BenchCompressCommand: ParsableCommand {
                             "--warmup", "\(warmup)", "--rho-video", "\(rhoVideo)", "--rho-audio", "\(rhoAudio)",
                             "--precision", p.rawValue, "--mask-out", maskPath]
                 progress.begin("pytorch compression (\(p.rawValue), child process)", total: nil, unit: "it")
-                let outcome = runProcess(python, args)
+                let outcome = Self.runProcess(python, args)
                 progress.end()
                 switch outcome {
                 case .failure(let why):
@@ -362,7 +362,7 @@ struct BenchCompressCommand: ParsableCommand {
     enum ProcessOutcome { case success(String), failure(String) }
 
     /// Runs a program found on PATH; failure carries why (not found, non-zero exit with stderr's last line).
-    func runProcess(_ program: String, _ args: [String]) -> ProcessOutcome {
+    static func runProcess(_ program: String, _ args: [String]) -> ProcessOutcome {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [program] + args
