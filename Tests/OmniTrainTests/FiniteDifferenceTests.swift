@@ -147,8 +147,8 @@ import Testing
         let vs = video.map { ln(lin($0, p["v_proj.weight"]!, p["v_proj.bias"]!, hdim), p["v_norm.weight"]!, p["v_norm.bias"]!) }
         let as_ = audio.map { ln(lin($0, p["a_proj.weight"]!, p["a_proj.bias"]!, hdim), p["a_norm.weight"]!, p["a_norm.bias"]!) }
         let inW = p["cross_attn.in_proj_weight"]!, inB = p["cross_attn.in_proj_bias"]!
-        let wq = Array(inW[0..<hdim * hdim]), wk = Array(inW[hdim * hdim..<2 * hdim * hdim]), wv = Array(inW[2 * hdim * hdim...])
-        let bq = Array(inB[0..<hdim]), bk = Array(inB[hdim..<2 * hdim]), bv = Array(inB[2 * hdim...])
+        let wq = Array(inW[0..<hdim * hdim]), wk = Array(inW[hdim * hdim..<2 * hdim * hdim]), wv = Array(inW[(2 * hdim * hdim)...])
+        let bq = Array(inB[0..<hdim]), bk = Array(inB[hdim..<2 * hdim]), bv = Array(inB[(2 * hdim)...])
         let ks = vs.map { lin($0, wk, bk, hdim) }, vv = vs.map { lin($0, wv, bv, hdim) }
         return as_.map { a in
             let q = lin(a, wq, bq, hdim)

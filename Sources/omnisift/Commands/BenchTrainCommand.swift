@@ -135,7 +135,7 @@ struct BenchTrainCommand: ParsableCommand {
             let sw = BenchStats(samples: r.swiftMs), tm = r.torchMs.map { BenchStats(samples: $0) }
             t.addRow(r.shape, r.mode, "\(r.tokens) -> \(r.keptTokens)", String(format: "%.1f ± %.1f", sw.mean, sw.std),
                      tm.map { String(format: "%.1f ± %.1f", $0.mean, $0.std) } ?? (r.torchNote ?? "-"),
-                     tm.map { String(format: "%.2fx", $0.mean / sw.mean) } ?? "-", ThinkerCLI.bytes(r.peakRSSBytes))
+                     tm.map { String(format: "%.2fx", $0.mean / sw.mean) } ?? "-", ByteCount.format(r.peakRSSBytes))
         }
         print(t.render())
         print("BLAS: \(BLASBackend.shared.name), \(threads) threads\(BenchCompressCommand.loadNote())")

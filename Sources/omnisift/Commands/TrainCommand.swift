@@ -239,7 +239,7 @@ struct TrainCommand: ParsableCommand {
             if let first, let last { t.addRow("loss", String(format: "%.4f -> %.4f", first.loss, last.loss)) }
             if let e = last?.evalLoss { t.addRow("eval loss", String(format: "%.4f", e)) }
             t.addRow("time", String(format: "%.1f s", seconds))
-            t.addRow("peak RSS", ThinkerCLI.bytes(report.peakRSSBytes))
+            t.addRow("peak RSS", ByteCount.format(report.peakRSSBytes))
             if let selectorPath { t.addRow("selector", selectorPath) }
             if let modelPath { t.addRow("model", modelPath) }
             print(t.render())
