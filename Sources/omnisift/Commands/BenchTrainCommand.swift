@@ -122,6 +122,9 @@ struct BenchTrainCommand: ParsableCommand {
                 }
                 rows.append(Row(shape: s.name, mode: mode.rawValue, tokens: n, keptTokens: kept, swiftMs: times,
                                 torchMs: torchMs, torchNote: note, recomputed: recomputed, peakRSSBytes: peak))
+                // One line per finished row on stderr, so a long run interrupted later still leaves its numbers.
+                FileHandle.standardError.write(Data(("\(s.name) \(mode.rawValue): \(kept) tokens, Swift ms \(times), "
+                    + "PyTorch ms \(torchMs.map { "\($0)" } ?? note ?? "-")\n").utf8))
             }
         }
         if json {
