@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "OmniNN", targets: ["OmniNN"]),
         .library(name: "QwenOmni", targets: ["QwenOmni"]),
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
+        .library(name: "OmniTrain", targets: ["OmniTrain"]),
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
         .library(name: "QwenTokenizer", targets: ["QwenTokenizer"]),
         .library(name: "OmniEval", targets: ["OmniEval"]),
@@ -45,13 +46,17 @@ let package = Package(
         .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
         // The evaluation harness: benchmark items, the MCQ prompt, the answer parser, results, summary statistics.
         .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer"]),
+        // Training: a small reverse-mode layer (linear, norms, activations, blocked causal GQA attention with
+        // M-RoPE, cross-attention, cross-entropy, the straight-through estimator), the trainable thinker and VGAS,
+        // AdamW with the cosine schedule, checkpoints.
+        .target(name: "OmniTrain", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
-                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniEval", "OmniSIFTViz", "QwenTokenizer",
+                "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniEval", "OmniSIFTViz", "QwenTokenizer", "OmniTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +69,7 @@ let package = Package(
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
+        .testTarget(name: "OmniTrainTests", dependencies: ["OmniTrain"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // The real vocabulary lives in Tests/Fixtures/qwen2.5-omni-tokenizer (shared by path with other test
         // targets); the (text, ids) fixtures in the target's own Fixtures.

@@ -24,6 +24,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             PositionsCommand.self,
             RenderCommand.self,
             TokenizeCommand.self,
+            TrainCommand.self,
         ]
     )
 }
@@ -47,6 +48,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self, BenchTokenizeCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self, BenchTokenizeCommand.self, BenchTrainCommand.self]
     )
 }
