@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "OmniSIFT", targets: ["OmniSIFT"]),
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
         .library(name: "QwenTokenizer", targets: ["QwenTokenizer"]),
+        .library(name: "OmniMedia", targets: ["OmniMedia"]),
+        .library(name: "OmniFeatures", targets: ["OmniFeatures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,9 +34,19 @@ let package = Package(
         // The Qwen2 byte-level BPE tokenizer and the Qwen2.5-Omni chat template, exact to Hugging Face tokenizers
         // (Foundation only).
         .target(name: "QwenTokenizer"),
+        // Media decoding on FFmpeg 5.1 and libsoxr, compiled against their headers when present and opened at run
+        // time (built without them, media calls fail with what to install). Only OmniMedia uses it.
+        .target(name: "CMedia", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // Media files in (floor 1, over CMedia only): streams, torchcodec-style frame index, frames as RGB24,
+        // audio tracks as PCM, soxr resampling.
+        .target(name: "OmniMedia", dependencies: ["CMedia"]),
         // The layers tier: the weight matrix and its product paths, linear, norms, attention kernels, rotary
         // tables, workspaces. Models (the thinker, VGAS, the encoders) are composed of these.
         .target(name: "OmniNN", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
+        // Preprocessing exact to qwen-omni-utils + the Qwen2.5-Omni processor (floor 2): frame sampling,
+        // smart_resize, torch/Pillow bicubic, patch rows, Whisper log-mel on arrays, and the Preprocessor that
+        // runs them on OmniMedia's decoded files.
+        .target(name: "OmniFeatures", dependencies: ["OmniTensor", "OmniMedia"]),
         // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder (Thinker/).
         .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
@@ -49,6 +61,7 @@ let package = Package(
             name: "omnisift",
             dependencies: [
                 "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniSIFTViz", "QwenTokenizer",
+                "OmniMedia", "OmniFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +73,9 @@ let package = Package(
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
+        .testTarget(name: "OmniFeaturesTests", dependencies: ["OmniFeatures"]),
+        .testTarget(name: "OmniMediaTests", dependencies: ["OmniMedia", "OmniFeatures", "SafeTensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // The real vocabulary lives in Tests/Fixtures/qwen2.5-omni-tokenizer (shared by path with other test
         // targets); the (text, ids) fixtures in the target's own Fixtures.
