@@ -38,6 +38,25 @@ struct BenchPreprocessCommand: ParsableCommand {
         if case .failure(let why) = BenchCompressCommand.runProcess("ffmpeg", args) { throw MediaError("making \(clip): \(why)") }
     }
 
+    struct Report: Encodable {
+        var clip: String
+        var cpu: String
+        var threads: Int
+        var omnisift: PreprocessRun.Report
+        var referenceTotalMs: Double?
+        var referenceStagesMs: [String: Double]?
+        var referenceBackend: String?
+        var speedup: Double?
+        var identicalGridsAndCounts: Bool?
+        var referenceNote: String?
+        enum CodingKeys: String, CodingKey {
+            case clip, cpu, threads, omnisift, speedup
+            case referenceTotalMs = "reference_total_ms", referenceStagesMs = "reference_stages_ms"
+            case referenceBackend = "reference_backend", identicalGridsAndCounts = "identical_grids_and_counts"
+            case referenceNote = "reference_note"
+        }
+    }
+
     struct Reference {
         var stages: [String: Double] = [:]
         var total: Double = 0
@@ -95,16 +114,10 @@ struct BenchPreprocessCommand: ParsableCommand {
         let speedup = ref.map { $0.total / ours.timings.total }
         let cpu = CPUFeatures.current
         if json {
-            var o: [String: Any] = ["clip": clip, "cpu": cpu.modelName, "threads": BLASBackend.shared.threads,
-                                    "omnisift": ours.jsonObject()]
-            if let ref {
-                o["reference"] = ["total_ms": ref.total, "stages_ms": ref.stages, "backend": ref.backend,
-                                  "result": ref.result] as [String: Any]
-            }
-            if let speedup { o["speedup"] = speedup }
-            if let same { o["identical_grids_and_counts"] = same }
-            if let note { o["reference_note"] = note }
-            print(try LayoutSummary.json(o))
+            try JSONOutput.print(Report(clip: clip, cpu: cpu.modelName, threads: BLASBackend.shared.threads,
+                                        omnisift: ours.report(), referenceTotalMs: ref?.total,
+                                        referenceStagesMs: ref?.stages, referenceBackend: ref?.backend,
+                                        speedup: speedup, identicalGridsAndCounts: same, referenceNote: note))
             return
         }
         print("clip \(clip) on \(cpu.modelName), \(BLASBackend.shared.threads) threads; fastest of \(max(1, repetitions))")

@@ -102,9 +102,7 @@ struct PreprocessCommand: ParsableCommand {
                                            options: options, progress: progress)
         try result.write(to: output)
         if json {
-            var object = result.jsonObject()
-            object["output"] = output
-            print(try LayoutSummary.json(object))
+            try JSONOutput.print(result.report(output: output))
         } else {
             print(result.text())
             print("wrote \(output)")
@@ -185,21 +183,75 @@ struct PreprocessRun {
 
     func write(to path: String) throws { try writer().write(to: path) }
 
-    func jsonObject() -> [String: Any] {
-        var o: [String: Any] = ["use_audio_in_video": useAudioInVideo]
-        if let v = video {
-            o["video"] = ["path": v.path, "grid_thw": v.grid, "tokens": v.tokens, "frames_sampled": v.frameIndices.count,
-                          "frame_indices": v.frameIndices, "total_frames": v.totalFrames, "source_fps": v.sourceFPS,
-                          "resized": [v.resizedHeight, v.resizedWidth], "second_per_grid": Double(v.secondPerGrid)]
+    /// The `--json` report: grids, token counts, frame indices, ms per stage.
+    struct Report: Encodable {
+        struct Video: Encodable {
+            var path: String
+            var gridTHW: [Int]
+            var tokens: Int
+            var framesSampled: Int
+            var frameIndices: [Int]
+            var totalFrames: Int
+            var sourceFPS: Double
+            var resized: [Int]
+            var secondPerGrid: Float
+            enum CodingKeys: String, CodingKey {
+                case path, tokens, resized
+                case gridTHW = "grid_thw", framesSampled = "frames_sampled", frameIndices = "frame_indices"
+                case totalFrames = "total_frames", sourceFPS = "source_fps", secondPerGrid = "second_per_grid"
+            }
         }
-        o["images"] = images.map { ["path": $0.path, "grid_thw": $0.grid, "tokens": $0.tokens,
-                                    "resized": [$0.resizedHeight, $0.resizedWidth]] as [String: Any] }
-        o["audios"] = audios.map { ["path": $0.path, "mel_frames": $0.frames, "tokens": $0.tokens,
-                                    "source_rate": $0.sourceRate, "source_channels": $0.sourceChannels,
-                                    "samples_16k": $0.samples] as [String: Any] }
-        o["timings_ms"] = timings.stages.map { ["stage": $0.name, "ms": $0.milliseconds] as [String: Any] }
-        o["total_ms"] = timings.total
-        return o
+        struct Image: Encodable {
+            var path: String
+            var gridTHW: [Int]
+            var tokens: Int
+            var resized: [Int]
+            enum CodingKeys: String, CodingKey { case path, tokens, resized, gridTHW = "grid_thw" }
+        }
+        struct Audio: Encodable {
+            var path: String
+            var melFrames: Int
+            var tokens: Int
+            var sourceRate: Int
+            var sourceChannels: Int
+            var samples16k: Int
+            enum CodingKeys: String, CodingKey {
+                case path, tokens
+                case melFrames = "mel_frames", sourceRate = "source_rate", sourceChannels = "source_channels"
+                case samples16k = "samples_16k"
+            }
+        }
+        struct Stage: Encodable {
+            var stage: String
+            var ms: Double
+        }
+        var useAudioInVideo: Bool
+        var video: Video?
+        var images: [Image]
+        var audios: [Audio]
+        var timingsMs: [Stage]
+        var totalMs: Double
+        var output: String?
+        enum CodingKeys: String, CodingKey {
+            case video, images, audios, output
+            case useAudioInVideo = "use_audio_in_video", timingsMs = "timings_ms", totalMs = "total_ms"
+        }
+    }
+
+    func report(output: String? = nil) -> Report {
+        Report(useAudioInVideo: useAudioInVideo,
+               video: video.map { v in
+                   Report.Video(path: v.path, gridTHW: v.grid, tokens: v.tokens, framesSampled: v.frameIndices.count,
+                                frameIndices: v.frameIndices, totalFrames: v.totalFrames, sourceFPS: v.sourceFPS,
+                                resized: [v.resizedHeight, v.resizedWidth], secondPerGrid: v.secondPerGrid)
+               },
+               images: images.map { Report.Image(path: $0.path, gridTHW: $0.grid, tokens: $0.tokens,
+                                                 resized: [$0.resizedHeight, $0.resizedWidth]) },
+               audios: audios.map { Report.Audio(path: $0.path, melFrames: $0.frames, tokens: $0.tokens,
+                                                 sourceRate: $0.sourceRate, sourceChannels: $0.sourceChannels,
+                                                 samples16k: $0.samples) },
+               timingsMs: timings.stages.map { Report.Stage(stage: $0.name, ms: $0.milliseconds) },
+               totalMs: timings.total, output: output)
     }
 
     func text() -> String {
