@@ -19,33 +19,31 @@ if ! command -v swift >/dev/null 2>&1; then
   exit 1
 fi
 
+# apt_install WHAT PACKAGE...: installs the packages with apt-get (through sudo when not root).
+apt_install() {
+  local what="$1"; shift
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "setup: need root (or sudo) to apt-get install $*" >&2; exit 1
+    fi
+  fi
+  echo "setup: installing $what ($*) with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 if have_openblas; then
   echo "setup: OpenBLAS present"
 else
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "setup: need root (or sudo) to apt-get install libopenblas0-pthread" >&2; exit 1
-    fi
-  fi
-  echo "setup: installing OpenBLAS (libopenblas0-pthread) with apt-get"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenblas0-pthread >/dev/null
+  apt_install OpenBLAS libopenblas0-pthread
   have_openblas || { echo "setup: OpenBLAS still not found after install" >&2; exit 1; }
 fi
 
 if have_media; then
   echo "setup: FFmpeg libraries, libsoxr and ffmpeg present"
 else
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "setup: need root (or sudo) to apt-get install $MEDIA_PACKAGES" >&2; exit 1
-    fi
-  fi
-  echo "setup: installing FFmpeg's libraries, libsoxr and ffmpeg with apt-get"
-  $sudo apt-get update -qq
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $MEDIA_PACKAGES >/dev/null
+  apt_install "FFmpeg's libraries, libsoxr and ffmpeg" $MEDIA_PACKAGES
   have_media || { echo "setup: FFmpeg headers / libsoxr still not found after install" >&2; exit 1; }
 fi
