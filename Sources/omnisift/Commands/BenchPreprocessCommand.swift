@@ -65,20 +65,12 @@ struct BenchPreprocessCommand: ParsableCommand {
     }
 
     func reference() -> (Reference?, String?) {
-        guard FileManager.default.fileExists(atPath: torchScript) else {
-            return (nil, "\(torchScript) not found (run from the repository root or pass --torch-script)")
-        }
-        let outcome = BenchCompressCommand.runProcess(python, [torchScript, clip, "--repetitions", "\(repetitions)",
-                                                "--warmup", "\(warmup)", "--threads", "\(BLASBackend.shared.threads)"])
-        let stdout: String
-        switch outcome {
-        case .failure(let why): return (nil, "reference run failed: \(why)")
-        case .success(let text): stdout = text
-        }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any],
-              let runs = obj["runs"] as? [[String: Double]], !runs.isEmpty,
-              let result = obj["result"] as? [String: Any] else {
-            return (nil, "reference printed no result: \(stdout.suffix(300))")
+        let (obj, note) = TorchChild.run(python: python, script: torchScript, arguments: [
+            clip, "--repetitions", "\(repetitions)", "--warmup", "\(warmup)", "--threads", "\(BLASBackend.shared.threads)",
+        ])
+        guard let obj else { return (nil, note) }
+        guard let runs = obj["runs"] as? [[String: Double]], !runs.isEmpty, let result = obj["result"] as? [String: Any] else {
+            return (nil, "the reference printed no runs / result")
         }
         let best = runs.min { ($0["total"] ?? .infinity) < ($1["total"] ?? .infinity) }!
         var r = Reference()
