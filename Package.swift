@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "OmniSIFTPipeline", targets: ["OmniSIFTPipeline"]),
         .library(name: "QwenTokenizer", targets: ["QwenTokenizer"]),
         .library(name: "OmniEval", targets: ["OmniEval"]),
+        .library(name: "OmniMedia", targets: ["OmniMedia"]),
+        .library(name: "OmniFeatures", targets: ["OmniFeatures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,9 +36,19 @@ let package = Package(
         // The Qwen2 byte-level BPE tokenizer and the Qwen2.5-Omni chat template, exact to Hugging Face tokenizers
         // (Foundation only).
         .target(name: "QwenTokenizer"),
+        // Media decoding on FFmpeg 5.1 and libsoxr, compiled against their headers when present and opened at run
+        // time (built without them, media calls fail with what to install). Only OmniMedia uses it.
+        .target(name: "CMedia", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // Media files in (floor 1, over CMedia only): streams, torchcodec-style frame index, frames as RGB24,
+        // audio tracks as PCM, soxr resampling.
+        .target(name: "OmniMedia", dependencies: ["CMedia"]),
         // The layers tier: the weight matrix and its product paths, linear, norms, attention kernels, rotary
         // tables, workspaces. Models (the thinker, VGAS, the encoders) are composed of these.
         .target(name: "OmniNN", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors"]),
+        // Preprocessing exact to qwen-omni-utils + the Qwen2.5-Omni processor (floor 2): frame sampling,
+        // smart_resize, torch/Pillow bicubic, patch rows, Whisper log-mel on arrays, and the Preprocessor that
+        // runs them on OmniMedia's decoded files.
+        .target(name: "OmniFeatures", dependencies: ["OmniTensor", "OmniMedia"]),
         // Qwen2.5-Omni: configs, token layout, TMRoPE positions, the prefill file, the thinker decoder (Thinker/).
         .target(name: "QwenOmni", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN"]),
         // OmniSIFT (STVP + VGAS) and the baseline compressors.
@@ -57,6 +69,7 @@ let package = Package(
             name: "omnisift",
             dependencies: [
                 "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniEval", "OmniSIFTViz", "QwenTokenizer", "OmniTrain",
+                "OmniMedia", "OmniFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,6 +83,9 @@ let package = Package(
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
         .testTarget(name: "OmniTrainTests", dependencies: ["OmniTrain"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OmniFeaturesTests", dependencies: ["OmniFeatures"]),
+        .testTarget(name: "OmniMediaTests", dependencies: ["OmniMedia", "OmniFeatures", "SafeTensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTVizTests", dependencies: ["OmniSIFTViz", "OmniSIFTTestSupport"]),
         // The real vocabulary lives in Tests/Fixtures/qwen2.5-omni-tokenizer (shared by path with other test
         // targets); the (text, ids) fixtures in the target's own Fixtures.

@@ -1,26 +1,49 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and run omnisift: OpenBLAS (run-time loaded, see
-# README "BLAS"). Swift itself must already be installed (https://www.swift.org/install/linux/).
+# README "BLAS"), FFmpeg's libraries with their headers and libsoxr (media input, see README "Media in"), and the
+# ffmpeg command line (`omnisift bench preprocess` makes its clip with it). Swift itself must already be installed
+# (https://www.swift.org/install/linux/).
 set -euo pipefail
 
 have_openblas() { ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; }
+have_media() {
+  [ -f /usr/include/soxr.h ] && command -v ffmpeg >/dev/null 2>&1 &&
+    for h in libavformat/avformat.h libavcodec/avcodec.h libswscale/swscale.h libswresample/swresample.h; do
+      [ -f "/usr/include/$h" ] || [ -f "/usr/include/$(uname -m)-linux-gnu/$h" ] || return 1
+    done
+}
+MEDIA_PACKAGES="libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libsoxr-dev pkg-config ffmpeg"
 
 if ! command -v swift >/dev/null 2>&1; then
   echo "setup: swift is not on PATH; install Swift 6 first (https://www.swift.org/install/linux/)" >&2
   exit 1
 fi
 
+# apt_install WHAT PACKAGE...: installs the packages with apt-get (through sudo when not root).
+apt_install() {
+  local what="$1"; shift
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "setup: need root (or sudo) to apt-get install $*" >&2; exit 1
+    fi
+  fi
+  echo "setup: installing $what ($*) with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 if have_openblas; then
   echo "setup: OpenBLAS present"
 else
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "setup: need root (or sudo) to apt-get install libopenblas0-pthread" >&2; exit 1
-    fi
-  fi
-  echo "setup: installing OpenBLAS (libopenblas0-pthread) with apt-get"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenblas0-pthread >/dev/null
+  apt_install OpenBLAS libopenblas0-pthread
   have_openblas || { echo "setup: OpenBLAS still not found after install" >&2; exit 1; }
+fi
+
+if have_media; then
+  echo "setup: FFmpeg libraries, libsoxr and ffmpeg present"
+else
+  # shellcheck disable=SC2086
+  apt_install "FFmpeg's libraries, libsoxr and ffmpeg" $MEDIA_PACKAGES
+  have_media || { echo "setup: FFmpeg headers / libsoxr still not found after install" >&2; exit 1; }
 fi

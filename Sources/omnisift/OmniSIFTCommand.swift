@@ -22,6 +22,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             InspectCommand.self,
             LayoutCommand.self,
             PositionsCommand.self,
+            PreprocessCommand.self,
             RenderCommand.self,
             TokenizeCommand.self,
             TrainCommand.self,
@@ -48,6 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
-        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self, BenchTokenizeCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self,
+                      BenchPreprocessCommand.self, BenchTokenizeCommand.self, BenchTrainCommand.self]
     )
 }
