@@ -69,3 +69,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (README "Bad input"), only declared with OMNISIFT_FUZZ=1 so that ordinary builds and
+// `swift test` never see them; scripts/fuzz.sh builds them with `--sanitize fuzzer --sanitize address` into
+// `.build-fuzz`. Each is an executable whose entry point is libFuzzer's (`LLVMFuzzerTestOneInput`).
+if Context.environment["OMNISIFT_FUZZ"] == "1" {
+    let libFuzzerEntry: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(name: "FuzzSupport", path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["SafeTensors", "FuzzSupport"],
+                          path: "Fuzz/SafeTensorsHeader", swiftSettings: libFuzzerEntry),
+    ]
+}
