@@ -22,8 +22,9 @@ done
 scratch=.build-fuzz
 # `--sanitize fuzzer` makes SwiftPM link libFuzzer's main instead of the target's; the sanitizers themselves are
 # given as ONE -sanitize= flag, because swiftc honours only the last of several (`--sanitize fuzzer --sanitize
-# address` would build Swift code with AddressSanitizer but no coverage instrumentation).
-flags=(--sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address)
+# address` would build Swift code with AddressSanitizer but no coverage instrumentation). Release (-O) runs about
+# 8x as many executions per second as debug and keeps Swift's bounds, overflow and precondition traps.
+flags=(-c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address)
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   for t in "${targets[@]}"; do
     start=$(date +%s)
@@ -32,7 +33,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
         --product "fuzz-$t" 2>&1 | grep -v "ld.gold: warning: Cannot export local symbol" >"$scratch.build.log"; then
       :
     fi
-    if [ ! -x "$scratch/debug/fuzz-$t" ] || grep -q "error:" "$scratch.build.log"; then
+    if [ ! -x "$scratch/release/fuzz-$t" ] || grep -q "error:" "$scratch.build.log"; then
       cat "$scratch.build.log" >&2
       echo "fuzz: building fuzz-$t failed" >&2
       exit 1
@@ -53,7 +54,8 @@ for t in "${targets[@]}"; do
         -dict="Fuzz/dict/$dict.dict" -artifact_prefix="$artifacts" -print_final_stats=1)
   echo "fuzz: running fuzz-$t for $seconds s (log: $log)"
   # shellcheck disable=SC2086
-  if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n 19 "$scratch/debug/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
+  # The Swift runtime's own crash backtracer would hold the crash for up to 30 s and outlive the fuzzer: off.
+  if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n 19 "$scratch/release/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
       "$corpus" "Fuzz/corpus/$t" >"$log" 2>&1; then
     result=ok
   else
