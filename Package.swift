@@ -79,7 +79,7 @@ if Context.environment["OMNISIFT_FUZZ"] == "1" {
         .target(name: "FuzzSupport", path: "Fuzz/Support"),
         .executableTarget(name: "fuzz-safetensors", dependencies: ["OmniSIFT", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/SafeTensorsHeader", swiftSettings: libFuzzerEntry),
-        .executableTarget(name: "fuzz-prefill", dependencies: ["OmniSIFT", "QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
+        .executableTarget(name: "fuzz-prefill", dependencies: ["OmniSIFTPipeline", "OmniSIFT", "QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/Prefill", swiftSettings: libFuzzerEntry),
         .executableTarget(name: "fuzz-config", dependencies: ["QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/Config", swiftSettings: libFuzzerEntry),

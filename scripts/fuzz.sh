@@ -25,16 +25,17 @@ scratch=.build-fuzz
 # address` would build Swift code with AddressSanitizer but no coverage instrumentation). Release (-O) runs about
 # 8x as many executions per second as debug and keeps Swift's bounds, overflow and precondition traps.
 flags=(-c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address)
+mkdir -p "$scratch"
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   for t in "${targets[@]}"; do
     start=$(date +%s)
     # The linker repeats a harmless warning per sanitizer symbol; only the rest is shown.
     if ! OMNISIFT_FUZZ=1 swift build "${flags[@]}" --scratch-path "$scratch" \
-        --product "fuzz-$t" 2>&1 | grep -v "ld.gold: warning: Cannot export local symbol" >"$scratch.build.log"; then
+        --product "fuzz-$t" 2>&1 | grep -v "ld.gold: warning: Cannot export local symbol" >"$scratch/build.log"; then
       :
     fi
-    if [ ! -x "$scratch/release/fuzz-$t" ] || grep -q "error:" "$scratch.build.log"; then
-      cat "$scratch.build.log" >&2
+    if [ ! -x "$scratch/release/fuzz-$t" ] || grep -q "error:" "$scratch/build.log"; then
+      cat "$scratch/build.log" >&2
       echo "fuzz: building fuzz-$t failed" >&2
       exit 1
     fi
