@@ -5,7 +5,7 @@
 # Each target starts from its committed seeds (Fuzz/corpus/TARGET, never written) plus what earlier runs found
 # (.build-fuzz/corpus/TARGET, kept between runs), with its dictionary (Fuzz/dict). A crash, a sanitizer report, an
 # input running longer than 10 s or a single allocation above 1 GiB stops the target; the input is saved under
-# .build-fuzz/artifacts/TARGET/ and the script exits 1 once all targets ran. Fuzzers run under `nice -n 19`.
+# .build-fuzz/crashes/TARGET/ and the script exits 1 once all targets ran. Fuzzers run under `nice -n 19`.
 # Environment: FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-runs=100000); FUZZ_NO_BUILD=1 skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ "$target" = all ]; then targets=("${all_targets[@]}"); else targets=("$targ
 for t in "${targets[@]}"; do
   [ -d "Fuzz/corpus/$t" ] || { echo "fuzz: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 64; }
 done
-[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz: SECONDS must be a whole number, got '$seconds'" >&2; exit 64; }
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: SECONDS must be a positive whole number, got '$seconds'" >&2; exit 64; }
 
 scratch=.build-fuzz
 # `--sanitize fuzzer` makes SwiftPM link libFuzzer's main instead of the target's; the sanitizers themselves are
@@ -29,13 +29,10 @@ mkdir -p "$scratch"
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   for t in "${targets[@]}"; do
     start=$(date +%s)
-    # The linker repeats a harmless warning per sanitizer symbol; only the rest is shown.
-    if ! OMNISIFT_FUZZ=1 swift build "${flags[@]}" --scratch-path "$scratch" \
-        --product "fuzz-$t" 2>&1 | grep -v "ld.gold: warning: Cannot export local symbol" >"$scratch/build.log"; then
-      :
-    fi
-    if [ ! -x "$scratch/release/fuzz-$t" ] || grep -q "error:" "$scratch/build.log"; then
-      cat "$scratch/build.log" >&2
+    if ! OMNISIFT_FUZZ=1 swift build "${flags[@]}" --scratch-path "$scratch" --product "fuzz-$t" \
+        >"$scratch/build.log" 2>&1; then
+      # The linker repeats a harmless warning per sanitizer symbol; only the rest is shown.
+      grep -v "ld.gold: warning: Cannot export local symbol" "$scratch/build.log" >&2
       echo "fuzz: building fuzz-$t failed" >&2
       exit 1
     fi
@@ -47,7 +44,7 @@ status=0
 summary=()
 for t in "${targets[@]}"; do
   corpus="$scratch/corpus/$t"
-  artifacts="$scratch/artifacts/$t/"
+  artifacts="$scratch/crashes/$t/"  # not "artifacts": SwiftPM empties $scratch/artifacts when it builds
   log="$scratch/fuzz-$t.log"
   mkdir -p "$corpus" "$artifacts"
   case $t in config) dict=config ;; *) dict=safetensors ;; esac  # prefill files are safetensors files
