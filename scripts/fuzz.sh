@@ -53,7 +53,8 @@ for t in "${targets[@]}"; do
   echo "fuzz: running fuzz-$t for $seconds s (log: $log)"
   # shellcheck disable=SC2086
   # The Swift runtime's own crash backtracer would hold the crash for up to 30 s and outlive the fuzzer: off.
-  if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n 19 "$scratch/release/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
+  # One thread: a parallel loop of a niced fuzzer on a loaded machine waits for its slowest thread (false timeouts).
+  if OMNISIFT_THREADS=${OMNISIFT_THREADS:-1} SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n 19 "$scratch/release/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
       "$corpus" "Fuzz/corpus/$t" >"$log" 2>&1; then
     result=ok
   else
