@@ -95,3 +95,19 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (README "Bad input"), only declared with OMNISIFT_FUZZ=1 so that ordinary builds and
+// `swift test` never see them; scripts/fuzz.sh builds them with libFuzzer + AddressSanitizer into
+// `.build-fuzz`. Each is an executable whose entry point is libFuzzer's (`LLVMFuzzerTestOneInput`).
+if Context.environment["OMNISIFT_FUZZ"] == "1" {
+    let libFuzzerEntry: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .target(name: "FuzzSupport", path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["OmniSIFT", "SafeTensors", "OmniTensor", "FuzzSupport"],
+                          path: "Fuzz/SafeTensorsHeader", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-prefill", dependencies: ["OmniSIFTPipeline", "OmniSIFT", "QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
+                          path: "Fuzz/Prefill", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-config", dependencies: ["QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
+                          path: "Fuzz/Config", swiftSettings: libFuzzerEntry),
+    ]
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and run omnisift: OpenBLAS (run-time loaded, see
-# README "BLAS"), FFmpeg's libraries with their headers and libsoxr (media input, see README "Media in"), and the
-# ffmpeg command line (`omnisift bench preprocess` makes its clip with it). Swift itself must already be installed
-# (https://www.swift.org/install/linux/).
+# README "BLAS"), FFmpeg's libraries with their headers and libsoxr (media input, see README "Media in"), the
+# ffmpeg command line (`omnisift bench preprocess` makes its clip with it), and for the fuzz targets (README
+# "Fuzzing": libFuzzer is C++) the C++ standard library's development files, which Swift's own Linux prerequisites
+# normally bring. Swift itself must already be installed (https://www.swift.org/install/linux/); its toolchain ships
+# libFuzzer and AddressSanitizer.
 set -euo pipefail
 
 have_openblas() { ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; }
@@ -32,6 +34,16 @@ apt_install() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
+
+# libFuzzer links against libstdc++ (the unversioned libstdc++.so of libstdc++-N-dev, N = the GCC clang selects).
+stdcxx=$(clang -print-file-name=libstdc++.so 2>/dev/null || true)
+if [ -e "$stdcxx" ] && [ "$stdcxx" != libstdc++.so ]; then
+  echo "setup: libstdc++ development files present"
+else
+  gcc_major=$(clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/\([0-9][0-9]*\)$|\1|p')
+  pkg="libstdc++-${gcc_major:-12}-dev"
+  apt_install "the C++ standard library's development files (libFuzzer links against libstdc++)" "$pkg"
+fi
 
 if have_openblas; then
   echo "setup: OpenBLAS present"

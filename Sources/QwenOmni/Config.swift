@@ -205,6 +205,12 @@ public struct ThinkerConfig: Codable, Sendable, Equatable {
             throw QwenOmniConfigError(
                 key: "thinker_config.seconds_per_chunk", problem: "must be positive, got \(secondsPerChunk)")
         }
+        // Positions are products of these with frame indices and seconds; bounded so that they cannot overflow.
+        for (name, v) in [("position_id_per_seconds", positionIdPerSeconds), ("seconds_per_chunk", secondsPerChunk)]
+            where v > Self.maxTimingValue {
+            throw QwenOmniConfigError(
+                key: "thinker_config.\(name)", problem: "\(v) is absurdly large (the limit is \(Self.maxTimingValue))")
+        }
         let ids: [(String, Int64)] = [
             ("audio_token_index", audioTokenId), ("image_token_index", imageTokenId),
             ("video_token_index", videoTokenId), ("audio_start_token_id", audioStartTokenId),
@@ -230,6 +236,9 @@ public struct ThinkerConfig: Codable, Sendable, Equatable {
                 problem: "\(visionConfig.outHiddenSize) differs from text_config.hidden_size \(textConfig.hiddenSize)")
         }
     }
+
+    /// Largest `position_id_per_seconds` and `seconds_per_chunk` accepted (25 and 2 in the published configs).
+    public static let maxTimingValue = 1 << 20
 
     public static let qwen25Omni7B = ThinkerConfig(
         textConfig: .qwen25Omni7B, audioConfig: .qwen25Omni7B, visionConfig: .qwen25Omni7B)
@@ -356,6 +365,11 @@ public struct ThinkerTextConfig: Codable, Sendable, Equatable {
         try c.encodeIfPresent(tieWordEmbeddings, forKey: .tieWordEmbeddings)
     }
 
+    /// Sanity limits checked by `validate` (real checkpoints: 28-36 layers, widths up to 18944, vocab 152064).
+    public static let maxLayers = 4096
+    public static let maxWidth = 1 << 20
+    public static let maxVocab = 1 << 24
+
     /// Query heads per key/value head (grouped-query attention).
     public var groupSize: Int { numKeyValueHeads > 0 ? numAttentionHeads / numKeyValueHeads : 0 }
 
@@ -369,6 +383,18 @@ public struct ThinkerTextConfig: Codable, Sendable, Equatable {
         for (name, v) in sizes where v <= 0 {
             throw QwenOmniConfigError(key: p + name, problem: "must be positive, got \(v)")
         }
+        // Far above any real model, low enough that the parameter table, the memory plan and the products of
+        // sizes cannot overflow or take minutes to list (a hostile num_hidden_layers used to hang the loader).
+        let limits: [(String, Int, Int)] = [
+            ("num_hidden_layers", numHiddenLayers, Self.maxLayers), ("hidden_size", hiddenSize, Self.maxWidth),
+            ("intermediate_size", intermediateSize, Self.maxWidth), ("vocab_size", vocabSize, Self.maxVocab),
+            ("num_attention_heads x head_dim", numAttentionHeads.multipliedReportingOverflow(by: headDim).overflow
+                ? Int.max : numAttentionHeads * headDim, Self.maxWidth),
+        ]
+        for (name, v, limit) in limits where v > limit {
+            throw QwenOmniConfigError(key: p + name.split(separator: " ")[0],
+                                      problem: "\(name) = \(v) is absurdly large (the limit is \(limit))")
+        }
         if numAttentionHeads % numKeyValueHeads != 0 {
             throw QwenOmniConfigError(
                 key: p + "num_key_value_heads",
@@ -377,7 +403,7 @@ public struct ThinkerTextConfig: Codable, Sendable, Equatable {
         if headDim % 2 != 0 {
             throw QwenOmniConfigError(key: p + "head_dim", problem: "must be even for rotary embeddings, got \(headDim)")
         }
-        if mropeSection.count != 3 || mropeSection.contains(where: { $0 < 0 }) {
+        if mropeSection.count != 3 || mropeSection.contains(where: { $0 < 0 || $0 > headDim }) {
             throw QwenOmniConfigError(
                 key: p + "rope_scaling.mrope_section",
                 problem: "must be three non-negative pair counts (t, h, w), got \(mropeSection)")

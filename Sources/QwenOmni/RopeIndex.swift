@@ -315,6 +315,14 @@ public enum RopeIndex {
                 let cols = g.columns(merge: merge)
                 let perFrame = rows * cols
                 let nv = g.tokenCount(merge: merge)
+                // Before building per-token arrays for a grid or an audio that the rest of the prompt cannot hold.
+                let sources = [(nv, "video", "grid \(g)"),
+                               (na, "audio", "audio_feature_lengths[\(audioIdx)] = \(l) mel frames")]
+                for (count, kind, source) in sources where count > n - p {
+                    throw QwenOmniLayoutError(
+                        "\(what): \(source) gives \(count) \(kind) tokens, but input_ids has \(n - p) tokens from index \(p) "
+                            + "(N = \(n))")
+                }
                 let spg = videoSecondsPerGrid[videoIdx]
                 let frameValues = (0..<g.t).map { temporalValue(frame: $0, secondsPerGrid: spg, perSecond: pps) }
                 var videoValues: [Double] = []
