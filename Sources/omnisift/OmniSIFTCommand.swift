@@ -21,6 +21,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             LayoutCommand.self,
             PositionsCommand.self,
             RenderCommand.self,
+            SynthBenchCommand.self,
             TokenizeCommand.self,
         ]
     )
