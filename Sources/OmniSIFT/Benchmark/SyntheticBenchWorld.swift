@@ -20,10 +20,39 @@ public struct SyntheticBenchWorld: Sendable, Equatable {
         var rng = SeededGenerator(seed: worldSeed)
         func many(_ n: Int) -> [[Float]] { (0..<n).map { _ in Self.unitVector(dim, &rng) } }
         appearance = many(SyntheticBenchConfig.classes)
-        sound = many(SyntheticBenchConfig.classes)
-        pitch = many(SyntheticBenchConfig.pitches)
-        ambient = many(4)
         background = many(8)
+        // The audio vectors are made orthogonal to every appearance and background vector: otherwise, in one fixed
+        // world, some sound would by chance point a little towards its own object, and a training-free
+        // audio-to-video similarity would find the target above chance (measured: 67 % vs 50 % at D = 64).
+        let basis = Self.orthonormalBasis(appearance + background)
+        func audioVectors(_ n: Int) -> [[Float]] { many(n).map { Self.normalized(Self.removing(basis, from: $0)) } }
+        sound = audioVectors(SyntheticBenchConfig.classes)
+        pitch = audioVectors(SyntheticBenchConfig.pitches)
+        ambient = audioVectors(4)
+    }
+
+    /// Gram-Schmidt (in Double) of `vectors`.
+    static func orthonormalBasis(_ vectors: [[Float]]) -> [[Double]] {
+        var basis: [[Double]] = []
+        for v in vectors {
+            var u = removing(basis, from: v.map(Double.init))
+            let n = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if n > 1e-9 { u = u.map { $0 / n }; basis.append(u) }
+        }
+        return basis
+    }
+
+    static func removing(_ basis: [[Double]], from v: [Double]) -> [Double] {
+        var u = v
+        for b in basis {
+            let dot = zip(u, b).reduce(0) { $0 + $1.0 * $1.1 }
+            for j in u.indices { u[j] -= dot * b[j] }
+        }
+        return u
+    }
+
+    static func removing(_ basis: [[Double]], from v: [Float]) -> [Float] {
+        removing(basis, from: v.map(Double.init)).map(Float.init)
     }
 
     /// The embedding of token id `id` (text and special tokens): a unit vector seeded by the world seed and the id.
