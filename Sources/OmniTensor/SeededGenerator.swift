@@ -1,3 +1,5 @@
+import Foundation
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): a small, fast, seedable random number generator. The same seed gives
 /// the same stream on every platform, which the project relies on for reproducible initialisation, sampling,
 /// random pruning, synthetic scenes and tests. It is the one generator of the project.
@@ -25,5 +27,15 @@ extension SeededGenerator {
         var a = [Float](repeating: 0, count: count)
         for i in 0..<count { a[i] = (Float(next() >> 40) / 16_777_216 * 2 - 1) * bound }
         return a
+    }
+}
+
+extension SeededGenerator {
+    /// A standard normal value by Box-Muller from two uniforms (the first in (0, 1], so the log is finite):
+    /// two 53-bit draws per value.
+    public mutating func nextGaussian() -> Float {
+        let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_992
+        let u2 = Double(next() >> 11) / 9_007_199_254_740_992
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

@@ -24,6 +24,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             PositionsCommand.self,
             PreprocessCommand.self,
             RenderCommand.self,
+            SynthBenchCommand.self,
             TokenizeCommand.self,
             TrainCommand.self,
         ]

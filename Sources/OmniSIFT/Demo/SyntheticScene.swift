@@ -172,12 +172,7 @@ public struct SyntheticScene: Sendable {
         let n = layout.inputIds.count
 
         var rng = SeededGenerator(seed: config.seed)
-        func gaussian() -> Float {
-            // Box-Muller from two uniforms in (0, 1].
-            let u1 = (Double(rng.next() >> 11) + 1) / 9_007_199_254_740_992
-            let u2 = Double(rng.next() >> 11) / 9_007_199_254_740_992
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
+        func gaussian() -> Float { rng.nextGaussian() }
         let scale = 1 / Float(d).squareRoot()
         func vector() -> [Float] { (0..<d).map { _ in gaussian() * scale } }
 
@@ -223,11 +218,7 @@ public struct SyntheticScene: Sendable {
         func textVector(_ id: Int64) -> [Float] {
             if let v = textVectors[id] { return v }
             var g = SeededGenerator(seed: config.seed ^ (UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15))
-            let v = (0..<d).map { _ -> Float in
-                let u1 = (Double(g.next() >> 11) + 1) / 9_007_199_254_740_992
-                let u2 = Double(g.next() >> 11) / 9_007_199_254_740_992
-                return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)) * scale
-            }
+            let v = (0..<d).map { _ -> Float in g.nextGaussian() * scale }
             textVectors[id] = v
             return v
         }
