@@ -22,8 +22,10 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             InspectCommand.self,
             LayoutCommand.self,
             PositionsCommand.self,
+            PrepareCommand.self,
             PreprocessCommand.self,
             RenderCommand.self,
+            RunCommand.self,
             TokenizeCommand.self,
             TrainCommand.self,
         ]
