@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni"]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
-        .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
+        .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline", "QwenTokenizer", "SafeTensors", "OmniSIFTTestSupport"]),
         .testTarget(name: "OmniTrainTests", dependencies: ["OmniTrain"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniFeaturesTests", dependencies: ["OmniFeatures"]),
         .testTarget(name: "OmniMediaTests", dependencies: ["OmniMedia", "OmniFeatures", "SafeTensors"],
