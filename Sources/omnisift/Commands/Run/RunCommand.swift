@@ -49,21 +49,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Maximum number of new tokens.")
     var maxNewTokens: Int = 256
 
-    @Option(help: "Sampling temperature (> 0); omit for greedy decoding.")
-    var temperature: Float?
-
-    @Option(help: "Nucleus sampling mass in (0, 1] (with --temperature).")
-    var topP: Float = 1.0
-
-    @Option(help: "Seed of the sampler.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingOptions
+    var temperature: Float? { sampling.temperature }
+    var topP: Float { sampling.topP }
+    var seed: UInt64 { sampling.seed }
 
     func validate() throws {
         try media.validateMedia()
         if maxNewTokens < 1 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 1") }
-        if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature \(t) must be a finite number > 0") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
-        if temperature == nil && topP != 1 { throw ValidationError("--top-p needs --temperature (greedy otherwise)") }
         if keep != nil && rhoVideo != nil { throw ValidationError("give --keep or --rho-video, not both") }
         if let k = keep, !(k > 0 && k <= 1) { throw ValidationError("--keep \(k) must be in (0, 1]") }
         if method?.lowercased() == "none" && (keep != nil || rhoVideo != nil || rhoAudio != nil || selector != nil) {
