@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "OmniSIFT", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni"]),
         // The pipeline library: typed stages from a prefill file to a compressed prompt, the thinker's prompt and a
         // generation report; the CLI, the evaluation harness and the server call the same functions.
-        .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT"]),
+        .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT", "QwenTokenizer", "OmniMedia", "OmniFeatures"]),
         // The evaluation harness: benchmark items, the MCQ prompt, the answer parser, results, summary statistics.
         .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer"]),
         // Training: a small reverse-mode layer (linear, norms, activations, blocked causal GQA attention with
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni"]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
-        .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline"]),
+        .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline", "QwenTokenizer", "SafeTensors", "OmniSIFTTestSupport"]),
         .testTarget(name: "OmniTrainTests", dependencies: ["OmniTrain"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniFeaturesTests", dependencies: ["OmniFeatures"]),
         .testTarget(name: "OmniMediaTests", dependencies: ["OmniMedia", "OmniFeatures", "SafeTensors"],

@@ -44,15 +44,16 @@ public struct GenerationReport: Sendable {
     /// Peak resident set of the process after the run (nil where unavailable).
     public let peakResidentBytes: Int?
 
-    /// Prefills `prompt` into `model` and decodes with `settings`.
-    public init(model: ThinkerModel, prompt: ThinkerPrompt, settings: GenerationSettings) throws {
+    /// Prefills `prompt` into `model` and decodes with `settings`; `onToken` sees each new id as it is chosen.
+    public init(model: ThinkerModel, prompt: ThinkerPrompt, settings: GenerationSettings,
+                onToken: ((Int) throws -> Void)? = nil) throws {
         var sampler = try TokenSampler(
             mode: settings.temperature.map { .sample(temperature: $0, topP: settings.topP) } ?? .greedy,
             seed: settings.seed)
         let (tokens, state) = try model.generate(
             embeddings: prompt.embeddings, positions: prompt.positions, ropeDelta: prompt.ropeDelta,
             uncompressedLength: prompt.uncompressedLength, maxNewTokens: settings.maxNewTokens, sampler: &sampler,
-            stopTokens: settings.stops(vocabSize: model.config.vocabSize))
+            stopTokens: settings.stops(vocabSize: model.config.vocabSize), onToken: onToken)
         self.tokens = tokens
         timings = state.timings
         kvCacheBytes = state.cache.bytes

@@ -7,3 +7,10 @@ public enum PipelineNotes {
         "\(path) has no audio_saliency; OmniZip used its fallback saliency (mean cosine similarity to the other audio tokens)"
     }
 }
+
+/// A request the pipeline cannot serve (a model folder missing a part, media the model cannot take, a prompt past
+/// the context), reported before the heavy work.
+public struct PipelineError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -311,9 +311,11 @@ public final class ThinkerModel: @unchecked Sendable {
     }
 
     /// Prefill, then decode up to `maxNewTokens` tokens with `sampler`, stopping after any of `stopTokens`.
-    /// Returns the new token ids (the stop token included when reached) and the final state.
+    /// Returns the new token ids (the stop token included when reached) and the final state. `onToken` sees each
+    /// new id as soon as it is chosen (before the next decode step), for streaming.
     public func generate(embeddings: Tensor, positions: PositionIds, ropeDelta: Int64, uncompressedLength: Int? = nil,
-                         maxNewTokens: Int, sampler: inout TokenSampler, stopTokens: Set<Int> = [])
+                         maxNewTokens: Int, sampler: inout TokenSampler, stopTokens: Set<Int> = [],
+                         onToken: ((Int) throws -> Void)? = nil)
         throws -> (tokens: [Int], state: ThinkerState)
     {
         if maxNewTokens < 0 { throw ThinkerError("max new tokens must be >= 0, got \(maxNewTokens)") }
@@ -327,6 +329,7 @@ public final class ThinkerModel: @unchecked Sendable {
         while tokens.count < maxNewTokens {
             let tok = sampler.next(logits: next)
             tokens.append(tok)
+            try onToken?(tok)
             if stopTokens.contains(tok) || tokens.count == maxNewTokens { break }
             next = try decode(token: tok, state: &state)
         }

@@ -77,14 +77,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Maximum number of new tokens.")
     var maxNewTokens: Int = 32
 
-    @Option(help: "Sampling temperature (> 0); omit for greedy decoding.")
-    var temperature: Float?
-
-    @Option(help: "Nucleus sampling mass in (0, 1] (with --temperature).")
-    var topP: Float = 1.0
-
-    @Option(help: "Seed of the sampler.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingOptions
+    var temperature: Float? { sampling.temperature }
+    var topP: Float { sampling.topP }
+    var seed: UInt64 { sampling.seed }
 
     @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults).")
     var stopTokens: [Int] = []
@@ -98,9 +94,6 @@ struct GenerateCommand: ParsableCommand {
         if prompt != nil && tokenizer == nil { throw ValidationError("--prompt needs --tokenizer DIR") }
         if prompt == nil && (system != nil || template != nil) { throw ValidationError("--system and --template need --prompt") }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be >= 0") }
-        if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature \(t) must be a finite number > 0") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
-        if temperature == nil && topP != 1 { throw ValidationError("--top-p needs --temperature (greedy otherwise)") }
         if method == nil && (keep != nil || rhoVideo != nil || rhoAudio != nil || selector != nil || audioFallback != nil) {
             throw ValidationError("--keep, --rho-video, --rho-audio, --selector and --audio-fallback need --method")
         }

@@ -26,3 +26,22 @@ struct ReportOptions: ParsableArguments {
     @Flag(help: "No progress display on the terminal (and, for render, nothing on success).")
     var quiet = false
 }
+
+/// `--temperature`, `--top-p`, `--seed`: greedy decoding unless a temperature is given (then seeded nucleus
+/// sampling). The seed also seeds the compressors that draw at random.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature (> 0); omit for greedy decoding.")
+    var temperature: Float?
+
+    @Option(help: "Nucleus sampling mass in (0, 1] (with --temperature).")
+    var topP: Float = 1.0
+
+    @Option(help: "Seed of the sampler (and of random compressors).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let t = temperature, !(t > 0 && t.isFinite) { throw ValidationError("--temperature \(t) must be a finite number > 0") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p \(topP) must be in (0, 1]") }
+        if temperature == nil && topP != 1 { throw ValidationError("--top-p needs --temperature (greedy otherwise)") }
+    }
+}
