@@ -7,9 +7,9 @@ import OmniTensor
 //   (the thinker, SPEC 2);
 // - `CrossAttention` (CrossAttention.swift): per-segment multi-head attention of queries over another sequence's
 //   keys and values (VGAS, SPEC 3.3);
-// - room for the encoders' block-diagonal (segmented, non-causal) self-attention: the vision tower's windows and
-//   full-slice blocks (SPEC 8.1) and the audio tower's 2-second windows (SPEC 8.2) belong in a
-//   `SegmentedAttention.swift` beside these two (written with the encoders, issue 20).
+// - `SegmentedAttention` (SegmentedAttention.swift): the encoders' block-diagonal (segmented, non-causal)
+//   self-attention: the vision tower's windows and full-slice blocks (SPEC 8.1) and the audio tower's 2-second
+//   windows (SPEC 8.2).
 
 /// Causal grouped-query attention for a block of query rows against every key already in a cache (the current
 /// rows' keys included), computed block by block (query block x key block GEMMs) with an online softmax, so no
