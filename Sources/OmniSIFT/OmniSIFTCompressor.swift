@@ -36,6 +36,14 @@ public struct OmniSIFTCompressor: TokenCompressor {
         }
     }
 
+    /// OmniSIFT's plan: its per-group count model (`RatioPlanner.plan`); with the keep-all audio fallback only
+    /// video is pruned.
+    public func plan(groups: TokenGroups, keep: Double, rhoAudio: Double?) throws -> RatioPlanner.Plan {
+        var audioDropped = true
+        if case .fallback(.keepAll) = audioSelection { audioDropped = false }
+        return try RatioPlanner.plan(groups: groups, targetRetained: keep, rhoAudio: rhoAudio, audioDropped: audioDropped)
+    }
+
     public func compress(_ input: CompressionInput, budget: CompressionBudget) throws -> CompressionResult {
         if case .selector(let s) = audioSelection, s.inputSize != input.hiddenSize {
             throw OmniSIFTError("the selector expects embeddings of width D = \(s.inputSize) but inputs_embeds has D = \(input.hiddenSize)")

@@ -27,7 +27,7 @@ public struct Compression: Sendable {
     public init(_ input: CompressionInput, path: String, request: CompressionRequest,
                 compressor: any TokenCompressor) throws {
         let clock = ContinuousClock.now
-        let plan = try request.plan(for: input)
+        let plan = try request.plan(for: input, compressor: compressor)
         let budget = try plan?.budget ?? request.explicitBudget()
         var notes: [String] = []
         if request.method.lowercased() == "omnizip" && OmniZipCompressor.usesFallbackSaliency(input) {

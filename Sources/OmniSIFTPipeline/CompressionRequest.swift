@@ -19,11 +19,17 @@ public struct CompressionRequest: Sendable {
         self.rhoAudio = rhoAudio
     }
 
-    /// The plan for `keep` on `input` (`CompressorRegistry.plan`: the method's own count model, the reference
-    /// audio balance unless `rhoAudio` is given or the target needs another), or nil without `keep`.
-    public func plan(for input: CompressionInput) throws -> RatioPlanner.Plan? {
+    /// The plan for `keep` on `input` by `compressor` (`TokenCompressor.plan`: the method's own count model, the
+    /// reference audio balance unless `rhoAudio` is given or the target needs another), or nil without `keep`.
+    public func plan(for input: CompressionInput, compressor: any TokenCompressor) throws -> RatioPlanner.Plan? {
         guard let keep else { return nil }
-        return try CompressorRegistry.plan(for: method, input: input, keep: keep, rhoAudio: rhoAudio, options: options)
+        return try compressor.plan(groups: input.groups, keep: keep, rhoAudio: rhoAudio)
+    }
+
+    /// `plan(for:compressor:)` with the request's compressor built by `CompressorRegistry` (nil without `keep`).
+    public func plan(for input: CompressionInput) throws -> RatioPlanner.Plan? {
+        guard keep != nil else { return nil }
+        return try plan(for: input, compressor: try CompressorRegistry.make(method, options: options))
     }
 
     /// The budget for `input`: planned for `keep` when given, else the explicit ratios.

@@ -148,4 +148,44 @@ struct KeepReachTests {
         #expect(abs(plan.reachedRetained - 0.85) <= 0.01)
         #expect(plan.keptAudio == 257)
     }
+
+    @Test("each compressor plans with its own count model, also through `any TokenCompressor`")
+    func compressorsPlanTheirOwnBudget() throws {
+        let input = try Layout.audioHeavy.input()
+        let groups = input.groups
+        var keepAll = Self.options()
+        keepAll.audioFallback = .keepAll
+        for keep in [0.35, 0.85] {
+            // The per-method models the plans must come from (keep-all audio reaches only 0.7994 and up here).
+            let omnisift = try RatioPlanner.plan(groups: groups, targetRetained: keep)
+            let omnizip = try OmniZipCompressor(g: 3, anchorRatio: 0.05).plan(groups: groups, keep: keep)
+            let dycoke = try BaselinePlanner.retainedPlan(groups: groups, keep: keep, method: "dycoke")
+            var expected: [(any TokenCompressor, RatioPlanner.Plan)] = [
+                (OmniSIFTCompressor(audioFallback: .uniform), omnisift),
+                (try CompressorRegistry.make("omnizip"), omnizip),
+                (try CompressorRegistry.make("dycoke"), dycoke),
+            ]
+            if keep == 0.85 {
+                let audioKept = try RatioPlanner.plan(groups: groups, targetRetained: keep, audioDropped: false)
+                #expect(audioKept.keptAudio == 257 && omnisift.keptAudio < 257)
+                expected += [(OmniSIFTCompressor(audioFallback: .keepAll), audioKept),
+                             (try CompressorRegistry.make("omnisift", options: keepAll), audioKept)]
+            } else {
+                // The three models differ on this layout, so the comparisons tell them apart.
+                #expect(omnisift.budget != omnizip.budget && omnizip.budget != dycoke.budget && omnisift.budget != dycoke.budget)
+            }
+            for (compressor, plan) in expected {
+                #expect(try compressor.plan(for: input, keep: keep) == plan, "\(compressor.name) at \(keep)")
+            }
+            let none = try NoCompression().plan(for: input, keep: keep)
+            #expect(none.reachedRetained == 1 && none.keptAudio == 257 && none.keptVideo == 72)
+            // The registry's plan is the compressor's.
+            for name in CompressorRegistry.names {
+                let options = Self.options()
+                #expect(try CompressorRegistry.plan(for: name, input: input, keep: keep, options: options)
+                        == CompressorRegistry.make(name, options: options).plan(for: input, keep: keep))
+            }
+        }
+        #expect(throws: OmniSIFTError.self) { try CompressorRegistry.plan(for: "nope", input: input, keep: 0.3) }
+    }
 }

@@ -27,7 +27,8 @@ public struct CompressorOptions: Sendable {
     public init() {}
 }
 
-/// The compressors by name: `omnisift|omnizip|dycoke|random|vidcom2|dtd|uniform|none`.
+/// The compressors by name: `omnisift|omnizip|dycoke|random|vidcom2|dtd|uniform|none`. The registry only maps a
+/// name (and its options) to a compressor; each compressor plans its own budget (`TokenCompressor.plan`).
 public enum CompressorRegistry {
     /// Every method name, in the order reports list them.
     public static let names = ["omnisift", "omnizip", "dycoke", "random", "vidcom2", "dtd", "uniform", "none"]
@@ -70,33 +71,11 @@ public enum CompressorRegistry {
         return out
     }
 
-    /// The plan for a retained ratio `keep` for method `name` (`RatioPlanner`): OmniSIFT with its per-group
-    /// rules, OmniZip with its anchors on top of the dominant audio, every other baseline with `BaselinePlanner`
-    /// (whole-modality counts); all start from the same reference audio balance (or `rhoAudio`) and leave it only
-    /// when the target cannot be reached otherwise (the plan says so). `none` keeps everything. `options` tells
-    /// whether OmniSIFT runs without audio pruning (the keep-all fallback) and OmniZip's anchor share.
+    /// `make(name, options:)`'s own plan for retained ratio `keep` (`TokenCompressor.plan`): forwarding API for
+    /// callers that hold a method name, not a compressor.
     public static func plan(for name: String, input: CompressionInput, keep: Double, rhoAudio: Double? = nil,
                             options: CompressorOptions = CompressorOptions()) throws -> RatioPlanner.Plan {
-        let groups = input.groups
-        switch name.lowercased() {
-        case "omnisift":
-            let dropsAudio = options.selectorPath != nil || options.audioFallback != .keepAll
-            return try RatioPlanner.plan(groups: groups, targetRetained: keep, rhoAudio: rhoAudio, audioDropped: dropsAudio)
-        case "omnizip":
-            return try OmniZipCompressor(g: options.omnizipG, anchorRatio: options.omnizipAnchorRatio)
-                .plan(groups: groups, keep: keep, rhoAudio: rhoAudio)
-        case "none":
-            guard keep.isFinite, keep > 0, keep <= 1 else {
-                throw OmniSIFTError("--keep \(keep) is out of range: the retained ratio must be in (0, 1]")
-            }
-            return RatioPlanner.Plan(
-                budget: try CompressionBudget(rhoVideo: 0, rhoAudio: 0), targetRetained: keep, reachedRetained: 1,
-                keptVideo: groups.counts.video, keptAudio: groups.counts.audio, totalVideo: groups.counts.video,
-                totalAudio: groups.counts.audio, referenceRhoAudio: RatioPlanner.referenceAudioRatio(forRetained: keep),
-                audioChoice: .user, note: nil)
-        default:
-            return try BaselinePlanner.retainedPlan(groups: groups, keep: keep, rhoAudio: rhoAudio, method: name.lowercased())
-        }
+        try make(name, options: options).plan(groups: input.groups, keep: keep, rhoAudio: rhoAudio)
     }
 
     /// `plan(for:...)`'s budget.

@@ -130,8 +130,7 @@ struct CompareCommand: ParsableCommand {
             // reason; the others still run.
             let plan: RatioPlanner.Plan
             do {
-                plan = try CompressionRequest(method: name, options: opts, keep: keep, rhoAudio: rhoAudio)
-                    .plan(for: compressionInput)!
+                plan = try method.plan(for: compressionInput, keep: keep, rhoAudio: rhoAudio)
             } catch let error as OmniSIFTError {
                 notes.append("\(name): left out: \(error.message)")
                 continue

@@ -90,12 +90,12 @@ struct DemoCommand: ParsableCommand {
         let selector = try VGASSelector.randomlyInitialized(inputSize: dim, seed: seed)
         var options = CompressorOptions()
         options.seed = seed
-        var methods: [(planner: String, compressor: any TokenCompressor)] = [
-            ("omnisift", OmniSIFTCompressor(selector: selector)),
-            ("omnisift", OmniSIFTCompressor(audioFallback: .videoSimilarity)),
+        var methods: [any TokenCompressor] = [
+            OmniSIFTCompressor(selector: selector),
+            OmniSIFTCompressor(audioFallback: .videoSimilarity),
         ]
         for name in CompressorRegistry.names where name != "omnisift" && name != "none" {
-            methods.append((name, try CompressorRegistry.make(name, options: options)))
+            methods.append(try CompressorRegistry.make(name, options: options))
         }
         let model = try DemoDecoder.randomModel(hidden: dim, layers: layers, seed: seed &+ 1)
         let setupMs = ms(since: t)
@@ -132,8 +132,8 @@ struct DemoCommand: ParsableCommand {
                         shares: SceneKeepShares)] = []
         var written: [String] = []
         for keep in Self.keeps {
-            for (planner, compressor) in methods {
-                let budget = try CompressorRegistry.budget(for: planner, input: input, keep: keep, options: options)
+            for compressor in methods {
+                let budget = try compressor.plan(for: input, keep: keep).budget
                 var first: CompressionResult?
                 var compressMs = Double.infinity
                 for _ in 0..<repetitions {
