@@ -109,7 +109,8 @@ public struct SceneKeepShares: Sendable, Equatable, Codable {
     public var silentAudio: Double { Self.share(silentAudioKept, silentAudioTotal) }
 }
 
-/// A built-in SYNTHETIC audio-video scene as a prefill file (SPEC 6) with the real Qwen2.5-Omni-7B layout:
+/// A built-in SYNTHETIC audio-video scene as a prefill file (SPEC 6) with the real Qwen2.5-Omni-7B layout
+/// (`SyntheticClip`, the builder the benchmark clip shares):
 /// `<|im_start|>user\n` + text + `<|vision_bos|><|audio_bos|>` + per 2-s chunk 2 x 252 video tokens then 50 audio
 /// tokens + `<|audio_eos|><|vision_eos|>` + a question + `<|im_end|>\n<|im_start|>assistant\n`, with TMRoPE
 /// positions computed by `RopeIndex`.
@@ -163,12 +164,10 @@ public struct SyntheticScene: Sendable {
     public static func build(_ config: SyntheticSceneConfig = SyntheticSceneConfig()) throws -> SyntheticScene {
         try config.validate()
         let d = config.hiddenSize
-        let grid = VisionGrid(t: config.seconds, h: config.gridHeight, w: config.gridWidth)
-        let melFrames = QwenOmniAudio.melFrames(seconds: Double(config.seconds))
-        let layout = try PromptLayout.build(
-            [.text(textBefore), .video(grid, secondsPerGrid: 1.0, audioMelFrames: melFrames), .text(textAfter)],
-            chat: .qwen2)
-        let rope = try layout.ropeIndex()
+        let clip = try SyntheticClip.build(seconds: config.seconds, gridHeight: config.gridHeight,
+                                           gridWidth: config.gridWidth, textBefore: textBefore, textAfter: textAfter,
+                                           chat: .qwen2)
+        let layout = clip.layout, rope = clip.rope
         let n = layout.inputIds.count
 
         var rng = SeededGenerator(seed: config.seed)

@@ -35,7 +35,7 @@ struct BenchCompressCommand: ParsableCommand {
     @Option(help: "Untimed warm-up runs.") var warmup = 1
     @Option(help: "2-second chunks in the clip.") var chunks = 30
     @Option(help: "Video tokens per frame (two frames per chunk).") var frameTokens = 252
-    @Option(help: "Audio tokens per chunk.") var audioTokens = 50
+    @Option(help: "Audio tokens per chunk (the clip has chunks x this many, laid out at 25 per second as the processor does: 50 per full chunk).") var audioTokens = 50
     @Option(help: "Embedding width D.") var hiddenSize = 3584
     @Option(help: "Fraction of video removed.") var rhoVideo = 0.7
     @Option(help: "Fraction of audio removed.") var rhoAudio = 0.3
@@ -122,39 +122,20 @@ struct BenchCompressCommand: ParsableCommand {
         }
     }
 
-    /// The synthetic clip, laid out as Qwen2.5-Omni does with use_audio_in_video (SPEC 2.1-2.2).
-    func makeClip() -> (ids: [Int64], positions: PositionIds, embeddings: Tensor) {
-        var ids: [Int64] = [QwenOmniTokens.imStart, 872, 198]
-        var t: [Int64] = [0, 1, 2], h: [Int64] = [0, 1, 2], w: [Int64] = [0, 1, 2]
-        ids += [QwenOmniTokens.visionBOS, QwenOmniTokens.audioBOS]
-        t += [3, 3]; h += [3, 3]; w += [3, 3]
-        let base: Int64 = 4
+    /// The synthetic clip, laid out as Qwen2.5-Omni does with use_audio_in_video (SPEC 2.1-2.2) by
+    /// `SyntheticClip` (the demo scene's builder): 2 · chunks frames of a grid with `frameTokens` merged tokens
+    /// (21 columns when it divides, else one row), `audioTokens` · chunks audio tokens at the processor's 25 per
+    /// second, between "<|im_start|>user\n" and "?<|im_end|>"; seeded uniform embeddings.
+    func makeClip() throws -> (ids: [Int64], positions: PositionIds, embeddings: Tensor) {
         let gw = frameTokens % 21 == 0 ? 21 : frameTokens, gh = frameTokens / gw
-        var lastMax: Int64 = 3
-        for c in 0..<chunks {
-            var blockMax: Int64 = 0
-            for f in 0..<2 {
-                for i in 0..<frameTokens {
-                    ids.append(QwenOmniTokens.video)
-                    let tv = base + Int64(50 * c + 25 * f), hv = base + Int64(i / gw % max(gh, 1)), wv = base + Int64(i % gw)
-                    t.append(tv); h.append(hv); w.append(wv)
-                    blockMax = max(blockMax, tv, hv, wv)
-                }
-            }
-            for k in 0..<audioTokens {
-                ids.append(QwenOmniTokens.audio)
-                let v = base + Int64(50 * c + k)
-                t.append(v); h.append(v); w.append(v)
-                blockMax = max(blockMax, v)
-            }
-            lastMax = blockMax
-        }
-        let e = lastMax + 1
-        ids += [QwenOmniTokens.audioEOS, QwenOmniTokens.visionEOS, 3838, QwenOmniTokens.imEnd]
-        t += [e, e, e + 1, e + 2]; h += [e, e, e + 1, e + 2]; w += [e, e, e + 1, e + 2]
+        let clip = try SyntheticClip.build(seconds: 2 * chunks, gridHeight: 2 * gh, gridWidth: 2 * gw,
+                                           audioTokens: audioTokens * chunks,
+                                           textBefore: [QwenOmniTokens.imStart, 872, 198],
+                                           textAfter: [3838, QwenOmniTokens.imEnd], chat: nil)
+        let ids = clip.inputIds
         var rng = SeededGenerator(seed: seed)
         let embeddings = Tensor(shape: [ids.count, hiddenSize], scalars: rng.uniformFloats(count: ids.count * hiddenSize))
-        return (ids, PositionIds(t: t, h: h, w: w), unrounded ? embeddings : embeddings.roundedToBF16())
+        return (ids, clip.positionIds, unrounded ? embeddings : embeddings.roundedToBF16())
     }
 
     /// Swift timings of one precision: per-stage samples (warm-up dropped), the stage order, the total, the result.
@@ -184,7 +165,7 @@ struct BenchCompressCommand: ParsableCommand {
     }
 
     func run() throws {
-        let clip = makeClip()
+        let clip = try makeClip()
         let n = clip.ids.count
         var selector = try VGASSelector.randomlyInitialized(inputSize: hiddenSize, seed: seed)
         if !unrounded {
