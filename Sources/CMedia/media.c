@@ -418,6 +418,37 @@ static AVCodecContext *cm_open_decoder(cm_media *media, int stream_index, int th
     return context;
 }
 
+/// A stream's open decoder with its packet and frame: what every decode call (frames, picture, audio) opens
+/// first and releases last.
+typedef struct {
+    AVCodecContext *decoder;
+    AVPacket *packet;
+    AVFrame *frame;
+} cm_decoding;
+
+static void cm_decoding_close(cm_decoding *d) {
+    ff.av_frame_free(&d->frame);
+    ff.av_packet_free(&d->packet);
+    ff.avcodec_free_context(&d->decoder);
+}
+
+/// Opens stream `stream_index`'s decoder and allocates its packet and frame; on failure nothing stays allocated
+/// and `error` says why.
+static int cm_decoding_open(cm_media *media, int stream_index, int threads, cm_decoding *d, char *error) {
+    d->decoder = cm_open_decoder(media, stream_index, threads, error);
+    d->packet = NULL;
+    d->frame = NULL;
+    if (!d->decoder) return -1;
+    d->packet = ff.av_packet_alloc();
+    d->frame = ff.av_frame_alloc();
+    if (!d->packet || !d->frame) {
+        cm_decoding_close(d);
+        cm_set_error(error, "%s: out of memory", media->path);
+        return -1;
+    }
+    return 0;
+}
+
 /// The next decoded frame of stream `stream`, reading and sending packets as the decoder asks for them (the end
 /// of the file starts draining). 0, AVERROR_EOF when drained, or another negative code.
 static int cm_next_frame(cm_media *media, AVCodecContext *decoder, int stream, AVPacket *packet, AVFrame *frame,
@@ -619,15 +650,16 @@ int cm_decode_video_frames(cm_media *media, const int64_t *indices, int64_t coun
         return -1;
     }
     if (cm_rewind(media, error) != 0) return -1;
-    AVCodecContext *decoder = cm_open_decoder(media, v, 0, error);
-    if (!decoder) return -1;
-    AVPacket *packet = ff.av_packet_alloc();
-    AVFrame *frame = ff.av_frame_alloc();
+    cm_decoding d;
+    if (cm_decoding_open(media, v, 0, &d, error) != 0) return -1;
+    AVCodecContext *decoder = d.decoder;
+    AVPacket *packet = d.packet;
+    AVFrame *frame = d.frame;
     struct SwsContext *scaler = NULL;
     cm_scratch scratch = {NULL, 0};
     int64_t *wanted_pts = malloc((size_t)(count > 0 ? count : 1) * sizeof(int64_t));
     if (!wanted_pts) {
-        ff.avcodec_free_context(&decoder);
+        cm_decoding_close(&d);
         cm_set_error(error, "%s: out of memory", media->path);
         return -1;
     }
@@ -696,9 +728,7 @@ int cm_decode_video_frames(cm_media *media, const int64_t *indices, int64_t coun
     ff.sws_freeContext(scaler);
     free(scratch.data);
     free(wanted_pts);
-    ff.av_frame_free(&frame);
-    ff.av_packet_free(&packet);
-    ff.avcodec_free_context(&decoder);
+    cm_decoding_close(&d);
     return status;
 }
 
@@ -715,10 +745,11 @@ int cm_decode_picture(cm_media *media, uint8_t **rgb, int *width, int *height, c
         return -1;
     }
     if (cm_rewind(media, error) != 0) return -1;
-    AVCodecContext *decoder = cm_open_decoder(media, v, 1, error);
-    if (!decoder) return -1;
-    AVPacket *packet = ff.av_packet_alloc();
-    AVFrame *frame = ff.av_frame_alloc();
+    cm_decoding d;
+    if (cm_decoding_open(media, v, 1, &d, error) != 0) return -1;
+    AVCodecContext *decoder = d.decoder;
+    AVPacket *packet = d.packet;
+    AVFrame *frame = d.frame;
     uint8_t *buffer = malloc((size_t)w * h * 4);
     int status = -1, draining = 0;
     char reason[128];
@@ -774,9 +805,7 @@ int cm_decode_picture(cm_media *media, uint8_t **rgb, int *width, int *height, c
         break;
     }
     if (!buffer) cm_set_error(error, "%s: out of memory", media->path);
-    ff.av_frame_free(&frame);
-    ff.av_packet_free(&packet);
-    ff.avcodec_free_context(&decoder);
+    cm_decoding_close(&d);
     if (status != 0) {
         free(buffer);
         return -1;
@@ -799,10 +828,11 @@ int cm_decode_audio(cm_media *media, int as_float, void **samples, int64_t *fram
         return -1;
     }
     if (cm_rewind(media, error) != 0) return -1;
-    AVCodecContext *decoder = cm_open_decoder(media, a, 1, error);
-    if (!decoder) return -1;
-    AVPacket *packet = ff.av_packet_alloc();
-    AVFrame *frame = ff.av_frame_alloc();
+    cm_decoding d;
+    if (cm_decoding_open(media, a, 1, &d, error) != 0) return -1;
+    AVCodecContext *decoder = d.decoder;
+    AVPacket *packet = d.packet;
+    AVFrame *frame = d.frame;
     SwrContext *converter = NULL;
     AVChannelLayout layout = {0};
     int out_channels = 0, rate = 0;
@@ -875,9 +905,7 @@ int cm_decode_audio(cm_media *media, int as_float, void **samples, int64_t *fram
     }
     ff.swr_free(&converter);
     ff.av_channel_layout_uninit(&layout);
-    ff.av_frame_free(&frame);
-    ff.av_packet_free(&packet);
-    ff.avcodec_free_context(&decoder);
+    cm_decoding_close(&d);
     if (status != 0) {
         free(buffer);
         return -1;
