@@ -57,7 +57,7 @@ let package = Package(
         // generation report; the CLI, the evaluation harness and the server call the same functions.
         .target(name: "OmniSIFTPipeline", dependencies: ["OmniTensor", "SafeTensors", "QwenOmni", "OmniSIFT", "QwenTokenizer", "OmniMedia", "OmniFeatures"]),
         // The evaluation harness: benchmark items, the MCQ prompt, the answer parser, results, summary statistics.
-        .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer"]),
+        .target(name: "OmniEval", dependencies: ["OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer", "OmniMedia", "OmniFeatures"]),
         // Training: a small reverse-mode layer (linear, norms, activations, blocked causal GQA attention with
         // M-RoPE, cross-attention, cross-entropy, the straight-through estimator), the trainable thinker and VGAS,
         // AdamW with the cosine schedule, checkpoints.
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni"]),
+        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni", "OmniSIFTPipeline", "OmniSIFTTestSupport"]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         .testTarget(name: "OmniSIFTPipelineTests", dependencies: ["OmniSIFTPipeline", "QwenTokenizer", "SafeTensors", "OmniSIFTTestSupport"]),

@@ -65,6 +65,9 @@ public struct EvalIssue: Error, Sendable, Equatable, Codable, CustomStringConver
         case badAnswer = "bad_answer"
         case duplicateID = "duplicate_id"
         case missingMedia = "missing_media"
+        /// A media file that exists but cannot be decoded (not media, truncated, a broken stream).
+        case badMedia = "bad_media"
+        /// Media the model cannot take (no video stream, a prompt past the context), or a run without towers.
         case unsupportedMedia = "unsupported_media"
         case badPrefill = "bad_prefill"
         case compression

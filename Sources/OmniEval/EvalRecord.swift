@@ -63,9 +63,18 @@ public struct EvalTokenCounts: Sendable, Equatable, Codable {
 
 /// Milliseconds per stage of one (item, method, ratio) answer.
 public struct EvalStageTimes: Sendable, Equatable, Codable {
-    /// Reading (or encoding) the item's embeddings: done ONCE per item and shared by every method x ratio;
-    /// the same value is written on each of the item's rows.
+    /// Preparing the item's embeddings: done ONCE per item and shared by every method x ratio; the same value is
+    /// written on each of the item's rows. A prefill item: reading the file and the frame/group analysis. A media
+    /// item: media decode + preprocess + vision + audio + assemble (below), then the group analysis.
     public var read: Double
+    /// The media stages of a media item (nil for a prefill item), each run once per item like `read`: decoding
+    /// the file's frames and sound, preprocessing (SPEC 7: resize, patches, log-mel), the vision and audio towers,
+    /// and assembling the prompt (chat template, placeholders, TMRoPE, embedding lookup and scatter).
+    public var mediaDecode: Double?
+    public var preprocess: Double?
+    public var vision: Double?
+    public var audio: Double?
+    public var assemble: Double?
     public var compress: Double
     /// Prefill of the kept tokens, including the first token's logits.
     public var prefill: Double
@@ -74,27 +83,52 @@ public struct EvalStageTimes: Sendable, Equatable, Codable {
     /// Time to first token: read + compress + prefill.
     public var ttft: Double { read + compress + prefill }
 
-    public init(read: Double, compress: Double, prefill: Double, decode: Double) {
+    public init(read: Double, compress: Double, prefill: Double, decode: Double, mediaDecode: Double? = nil,
+                preprocess: Double? = nil, vision: Double? = nil, audio: Double? = nil, assemble: Double? = nil) {
         self.read = read
         self.compress = compress
         self.prefill = prefill
         self.decode = decode
+        self.mediaDecode = mediaDecode
+        self.preprocess = preprocess
+        self.vision = vision
+        self.audio = audio
+        self.assemble = assemble
     }
-    enum CodingKeys: String, CodingKey { case read, compress, prefill, decode, ttft }
+    enum CodingKeys: String, CodingKey {
+        case read, compress, prefill, decode, ttft, preprocess, vision, audio, assemble
+        case mediaDecode = "media_decode"
+    }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         read = try c.decode(Double.self, forKey: .read)
         compress = try c.decode(Double.self, forKey: .compress)
         prefill = try c.decode(Double.self, forKey: .prefill)
         decode = try c.decode(Double.self, forKey: .decode)
+        mediaDecode = try c.decodeIfPresent(Double.self, forKey: .mediaDecode)
+        preprocess = try c.decodeIfPresent(Double.self, forKey: .preprocess)
+        vision = try c.decodeIfPresent(Double.self, forKey: .vision)
+        audio = try c.decodeIfPresent(Double.self, forKey: .audio)
+        assemble = try c.decodeIfPresent(Double.self, forKey: .assemble)
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(read, forKey: .read)
+        try c.encodeIfPresent(mediaDecode, forKey: .mediaDecode)
+        try c.encodeIfPresent(preprocess, forKey: .preprocess)
+        try c.encodeIfPresent(vision, forKey: .vision)
+        try c.encodeIfPresent(audio, forKey: .audio)
+        try c.encodeIfPresent(assemble, forKey: .assemble)
         try c.encode(compress, forKey: .compress)
         try c.encode(prefill, forKey: .prefill)
         try c.encode(decode, forKey: .decode)
         try c.encode(ttft, forKey: .ttft)
+    }
+
+    /// The times of an item's preparation alone (compress, prefill and decode zero), as `EvalAnswering.prepare`
+    /// reports them.
+    public static func prepared(read: Double) -> EvalStageTimes {
+        EvalStageTimes(read: read, compress: 0, prefill: 0, decode: 0)
     }
 }
 

@@ -34,8 +34,9 @@ public struct EvalAnswer: Sendable, Equatable {
 /// configuration (answer); `EvalIssue`s keep their kind, anything else is filed as `generation`.
 public protocol EvalAnswering {
     associatedtype Prepared
-    /// Reads (or encodes) the item; returns the prepared input and the milliseconds it took.
-    func prepare(_ item: EvalItem) throws -> (prepared: Prepared, milliseconds: Double)
+    /// Reads (or decodes and encodes) the item; returns the prepared input and what it cost: `read` and, for a
+    /// media item, the media stages (compress, prefill and decode are zero: they belong to each answer).
+    func prepare(_ item: EvalItem) throws -> (prepared: Prepared, times: EvalStageTimes)
     func answer(_ prepared: Prepared, item: EvalItem, key: EvalRunKey) throws -> EvalAnswer
 }
 
@@ -139,9 +140,9 @@ public struct EvalRunner<Answering: EvalAnswering> {
         for (item, todo) in pending {
             if shouldStop() { outcome.stopped = true; break }
             let prepared: Answering.Prepared
-            let readMs: Double
+            let readTimes: EvalStageTimes
             do {
-                (prepared, readMs) = try answering.prepare(item)
+                (prepared, readTimes) = try answering.prepare(item)
             } catch {
                 try store.append(Self.issue(error, item: item, key: nil))
                 outcome.issues += 1
@@ -160,7 +161,7 @@ public struct EvalRunner<Answering: EvalAnswering> {
                     outcome.issues += 1
                     continue
                 }
-                let record = score(answer, item: item, key: key, readMs: readMs)
+                let record = score(answer, item: item, key: key, prepared: readTimes)
                 try store.append(record)
                 outcome.answered += 1
                 if record.status == .scored {
@@ -173,8 +174,12 @@ public struct EvalRunner<Answering: EvalAnswering> {
         return outcome
     }
 
-    /// Decodes, parses and scores one answer.
-    public func score(_ a: EvalAnswer, item: EvalItem, key: EvalRunKey, readMs: Double) -> EvalRecord {
+    /// Decodes, parses and scores one answer; `prepared` holds the item's one-time stages (shared by its rows).
+    public func score(_ a: EvalAnswer, item: EvalItem, key: EvalRunKey, prepared: EvalStageTimes) -> EvalRecord {
+        var ms = prepared
+        ms.compress = a.compressMs
+        ms.prefill = a.prefillMs
+        ms.decode = a.decodeMs
         let text = decoder.text(a.textTokens)
         let prediction = text.flatMap { AnswerParser.prediction($0, letters: item.letters) }
         return EvalRecord(
@@ -183,7 +188,7 @@ public struct EvalRunner<Answering: EvalAnswering> {
             answerTokens: a.tokens, status: text == nil ? .undecoded : .scored,
             correct: text == nil ? nil : prediction == item.answer,
             tokensBefore: a.before, tokensAfter: a.after, retained: a.retained,
-            ms: EvalStageTimes(read: readMs, compress: a.compressMs, prefill: a.prefillMs, decode: a.decodeMs))
+            ms: ms)
     }
 
     static func issue(_ error: Error, item: EvalItem, key: EvalRunKey?) -> EvalIssue {

@@ -4,13 +4,14 @@ import OmniSIFTPipeline
 import OmniTensor
 import QwenOmni
 
-/// The per-item answer path of the harness, in one place, on the pipeline's stages: prefill file -> `ThinkerPrompt`
-/// (+ the compressor input, built once) -> `Compression` with a method and ratio -> `GenerationReport` (greedy).
-/// Media items (`video_path`) need the media, encoder and `run` pipeline (issues 19-21) and are refused per item
-/// with a clear message until then.
+/// The per-item answer path of the harness, in one place, on the pipeline's stages: prefill file (read from
+/// `prefill_path`, or built from `video_path` by `EvalMediaReader` on `MediaPrompt`, as `omnisift run` does) ->
+/// `ThinkerPrompt` (+ the compressor input, built once) -> `Compression` with a method and ratio ->
+/// `GenerationReport` (greedy).
 ///
-/// `prepare` reads the file ONCE per item (embeddings, positions, the group analysis); every method x ratio
-/// answers from that same input, so their costs are compared on equal inputs.
+/// `prepare` reads the file, or decodes, preprocesses and encodes the media, ONCE per item (embeddings, positions,
+/// the group analysis); every method x ratio answers from that same input, so their costs are compared on equal
+/// inputs. Without a `media` reader, media items are refused per item (`unsupported_media`).
 public final class PrefillAnswerPath: EvalAnswering {
     public struct Prepared {
         let path: String
@@ -27,39 +28,52 @@ public final class PrefillAnswerPath: EvalAnswering {
     public let compressors: [String: any TokenCompressor]
     public let options: CompressorOptions
     public let settings: GenerationSettings
+    /// The media path for `video_path` items (nil: a benchmark of prefill files only).
+    public let media: EvalMediaReader?
 
     public init(model: ThinkerModel, config: ThinkerConfig, compressors: [String: any TokenCompressor],
-                options: CompressorOptions, maxNewTokens: Int) {
+                options: CompressorOptions, maxNewTokens: Int, media: EvalMediaReader? = nil) {
         self.model = model
         self.config = config
         self.compressors = compressors
         self.options = options
-        settings = GenerationSettings(maxNewTokens: maxNewTokens)  // greedy; stops at <|im_end|> / <|endoftext|>
+        self.media = media
+        // Greedy; stops at <|im_end|> / <|endoftext|> (the model folder's ids when it has a tokenizer, as `run`).
+        var settings = GenerationSettings(maxNewTokens: maxNewTokens)
+        if let ids = media?.folder.tokenIds {
+            settings = GenerationSettings(maxNewTokens: maxNewTokens,
+                                          stopTokens: [ids.imEnd, ids.endOfText].filter { $0 < model.config.vocabSize })
+        }
+        self.settings = settings
     }
 
     static func counts(_ c: ModalityCounts) -> EvalTokenCounts {
         EvalTokenCounts(video: c.video, audio: c.audio, image: c.image, text: c.text)
     }
 
-    public func prepare(_ item: EvalItem) throws -> (prepared: Prepared, milliseconds: Double) {
+    public func prepare(_ item: EvalItem) throws -> (prepared: Prepared, times: EvalStageTimes) {
         let start = ContinuousClock.now
         func fail(_ kind: EvalIssue.Kind, _ m: String) -> EvalIssue {
             EvalIssue(line: item.line, item: item.id, kind: kind, message: m)
         }
         let path: String
+        var file: PrefillFile
+        var mediaTimes: MediaPromptTimings?
         switch item.source {
         case .video(let p):
-            guard FileManager.default.fileExists(atPath: p) else { throw fail(.missingMedia, "\(p): no such media file") }
-            throw fail(.unsupportedMedia, "\(p): video_path items need the media decoder, the encoders and the `run` "
-                + "pipeline, which this build does not have yet; export the prompt as a prefill file and use prefill_path")
+            guard let media else {
+                guard FileManager.default.fileExists(atPath: p) else { throw fail(.missingMedia, "\(p): no such media file") }
+                throw fail(.unsupportedMedia, "\(p): this run has no media path (no towers loaded) for video_path items")
+            }
+            path = p
+            (file, mediaTimes) = try media.read(item, path: p)
         case .prefill(let p):
             guard FileManager.default.fileExists(atPath: p) else { throw fail(.missingMedia, "\(p): no such prefill file") }
             path = p
+            do { file = try PrefillFile.read(path: path) } catch { throw fail(.badPrefill, "\(error)") }
         }
-        let file: PrefillFile
         let prompt: ThinkerPrompt
         do {
-            file = try PrefillFile.read(path: path)
             if file.keepMask != nil {
                 throw ThinkerError("\(path) is already compressed (keep_mask present); the harness needs the full prompt")
             }
@@ -76,8 +90,15 @@ public final class PrefillAnswerPath: EvalAnswering {
                                          embeddings: prompt.embeddings, labels: nil, audioSaliency: file.audioSaliency)
         } catch { inputError = "\(path): \(error)" }
         let before = Self.counts(input?.groups.counts ?? ModalityCounts(inputIds: file.inputIds))
-        return (Prepared(path: path, prompt: prompt, before: before, input: input, inputError: inputError),
-                start.duration(to: .now).milliseconds)
+        var times = EvalStageTimes.prepared(read: start.duration(to: .now).milliseconds)
+        if let m = mediaTimes {
+            times.mediaDecode = m.mediaDecodeMs
+            times.preprocess = m.preprocessMs
+            times.vision = m.visionMs
+            times.audio = m.audioMs
+            times.assemble = m.assembleMs
+        }
+        return (Prepared(path: path, prompt: prompt, before: before, input: input, inputError: inputError), times)
     }
 
     public func answer(_ p: Prepared, item: EvalItem, key: EvalRunKey) throws -> EvalAnswer {

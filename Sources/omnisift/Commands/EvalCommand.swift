@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OmniEval
 import OmniSIFT
+import OmniSIFTPipeline
 import OmniSIFTViz
 import QwenOmni
 
@@ -15,18 +16,23 @@ struct EvalCommand: ParsableCommand {
             --data is a jsonl file, one item per line (SPEC 11): {"id", "question", "options": ["A. ...", ...] (or \
             "A. ..." lines inside the question), "answer": "B", "task", "duration", and either "prefill_path" (a \
             prefill file, SPEC 6, holding the prompt with its embeddings, as exported elsewhere or by `omnisift \
-            prepare`) or "video_path"}; paths are relative to the jsonl's folder. video_path items need the media \
-            pipeline, which this build does not have yet: they are reported in errors.jsonl.
+            prepare`) or "video_path"}; paths are relative to the jsonl's folder. A video_path item goes through the \
+            media path of `omnisift run` (SPEC 7 at the evaluation's settings: 2 fps, at most 256 frames, max_pixels \
+            256*28*28, the sound track interleaved when the clip has one; the chat template with the MCQ prompt of \
+            SPEC 5, or the item's "prompt"), so the model folder needs the towers and the tokenizer.
 
-            Per item the embeddings are read ONCE; every method x ratio answers from them with greedy decoding \
+            Per item the embeddings are made ONCE (the prefill file read, or the media decoded, preprocessed and \
+            encoded); every method x ratio answers from them with greedy decoding \
             (--max-new-tokens, stop at <|im_end|>). `none` (full tokens) runs once; every other method at each \
             --keep. The prediction is the answer's leading "X", "X.", "X:", "(X)", else its first standalone option \
             letter (upper case). Answers need a tokenizer to become text; an answer that cannot be decoded is written \
             as `undecoded` with its ids and is not scored.
 
             Results go to RESULTS_DIR as they are made: items.jsonl (one line per item x method x ratio: prediction, \
-            raw answer, correct, tokens before/after, ms per stage), errors.jsonl (bad lines with their line \
-            numbers, missing media, items without an answer letter, options not A-D, failed runs), run.json and \
+            raw answer, correct, tokens before/after, ms per stage: media decode, preprocess, vision, audio, \
+            compress, prefill, decode), errors.jsonl (bad lines with their line numbers, missing or undecodable \
+            media, media the model cannot take, items without an answer letter, options not A-D, failed runs), \
+            run.json and \
             summary.json; the table is printed at the end. --resume continues an interrupted run (an interrupted \
             run loses at most the answer in flight). --shard i/n (0 <= i < n) takes every n-th item starting at \
             the i-th, so n machines run one shard each; `omnisift eval-merge` joins them. --limit N takes the \
@@ -113,7 +119,23 @@ struct EvalCommand: ParsableCommand {
             selector: options.selectorPath.map(Self.canonical), maxNewTokens: maxNewTokens, methods: methodList,
             keeps: keeps, shard: shardSpec, limit: limit)
         try EvalResultsStore.preflight(directory: output, manifest: manifest, resume: resume)
+        // Media items need the towers and the tokenizer (the chat template): checked before any heavy work.
+        let hasMedia = benchmark.items.contains { item in
+            guard case .video = item.source else { return false }
+            return item.ordinal < (limit ?? Int.max) && shardSpec.contains(ordinal: item.ordinal)
+        }
+        var folder: ModelFolder?
+        if hasMedia {
+            do { folder = try ModelFolder(path: model, vision: true, audio: true) } catch {
+                throw EvalSetupError("the benchmark has video_path items, which need the towers and the tokenizer: \(error)")
+            }
+        }
         let loaded = try ThinkerCLI.loadModel(path: model, storage: modelOptions.storage, quiet: quiet || json)
+        var media: EvalMediaReader?
+        if let folder {
+            let thinker = loaded.model
+            media = try EvalMediaReader.load(folder: folder, maxNewTokens: maxNewTokens, embed: { try thinker.embed($0) })
+        }
         var compressors: [String: any TokenCompressor] = [:]
         for m in methodList where m != "none" {
             do { compressors[m] = try CompressorRegistry.make(m, options: options) } catch {
@@ -134,7 +156,7 @@ struct EvalCommand: ParsableCommand {
         let store = try EvalResultsStore(directory: output, manifest: manifest, resume: resume)
         let keys = EvalRunKey.grid(methods: methodList, keeps: keeps)
         let path = PrefillAnswerPath(model: loaded.model, config: loaded.config.thinker, compressors: compressors,
-                                     options: options, maxNewTokens: maxNewTokens)
+                                     options: options, maxNewTokens: maxNewTokens, media: media)
         let runner = EvalRunner(answering: path, decoder: decoder, keys: keys, shard: shardSpec, limit: limit)
 
         // ---- The run ------------------------------------------------------------------------------------
