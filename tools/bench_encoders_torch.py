@@ -4,8 +4,8 @@
 Builds `Qwen2_5OmniVisionEncoder` / `Qwen2_5OmniAudioEncoder` (transformers' own classes) with the real shapes
 (vision: hidden 1280, 16 heads, MLP 3420, merger 5120 -> out; audio: d_model 1280, 20 heads, FFN 5120, 128 mel
 bins) and `--layers` layers, random bf16-valued weights held in fp32 (a released bf16 checkpoint run in fp32), and
-times the tower on the same input shapes as the Swift side: vision = a clip of `--clip` seconds as T = clip / 2
-temporal slices of a 24 x 42 patch grid (720p at max_pixels 256*28*28); audio = clip x 100 mel frames. With 2+
+times the tower on the same input shapes as the Swift side: vision = a clip of `--clip` seconds as T = clip
+temporal slices (one per second at 2 fps) of a 24 x 42 patch grid (720p at max_pixels 256*28*28); audio = clip x 100 mel frames. With 2+
 vision layers the last one is a full-attention block (as in [7, 15, 23, 31]), the others window blocks.
 
 Attention: `--attn sdpa` (default; transformers' default on CPU) or `eager`. Per-layer times come from forward
@@ -47,7 +47,7 @@ def main():
         cfg._attn_implementation = args.attn
         model = Qwen2_5OmniVisionEncoder(cfg).float().eval()
         layers = list(model.blocks)
-        t = max(1, args.clip // 2)
+        t = max(1, args.clip)
         grid = torch.tensor([[t, 24, 42]])
         inputs = dict(hidden_states=torch.randn(t * 24 * 42, 1176), grid_thw=grid)
     else:

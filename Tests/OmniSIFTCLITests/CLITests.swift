@@ -216,6 +216,18 @@ struct CLITests {
         #expect(report["amx"] as? Bool == MatrixProducts.amxUsable)
     }
 
+    @Test("bench encoders --shape 3b: a 3B-shaped folder loads, and a --clip 2 clip is 2 vision slices (252 tokens each)")
+    func benchEncodersSlicesAndShape() throws {
+        let out = try CLI.run(["bench", "encoders", "--shape", "3b", "--towers", "vision", "--clip", "2", "--layers", "1",
+                               "--no-torch", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let report = try CLI.json(out)
+        let rows = try #require(report["rows"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        // 2 fps with a temporal patch of 2 frames: one 24 x 42 slice (1008 patches -> 252 tokens) per second.
+        #expect(rows.first?["tokens"] as? Int == 2 * 252)
+    }
+
     @Test("compare --json: every method lands within one point of --keep 0.25 (none stays at 100 %)")
     func compareBudgets() throws {
         let dir = try CLI.temporaryDirectory()

@@ -18,8 +18,8 @@ struct BenchEncodersCommand: ParsableCommand {
             the paths a released checkpoint takes). With 2 or more vision layers the last one is a full-attention \
             block, the others window blocks (the real model has 28 window + 4 full blocks).
 
-            Inputs: the vision tower gets a --clip second 720p clip's patches (T = clip / 2 temporal slices of a \
-            24 x 42 patch grid, 1008 patches and 252 tokens each; 20 s = 10 slices); the audio tower clip x 100 mel \
+            Inputs: the vision tower gets a --clip second 720p clip's patches (T = clip temporal slices of a 24 \
+            x 42 patch grid, one per second at 2 fps (2 frames per slice), 1008 patches and 252 tokens each); the audio tower clip x 100 mel \
             frames. PyTorch (tools/bench_encoders_torch.py) runs transformers' Qwen2_5OmniVisionEncoder / \
             Qwen2_5OmniAudioEncoder with the same shapes, bf16-valued weights in fp32, SDPA attention, the same \
             thread count; per-layer times from forward hooks. Ratios are PyTorch ms / Swift ms (> 1: Swift faster), \
@@ -28,7 +28,7 @@ struct BenchEncodersCommand: ParsableCommand {
     )
 
     @Option(help: "Layers per tower.") var layers = 2
-    @Option(help: "Clip length in seconds (even).") var clip = 20
+    @Option(help: "Clip length in seconds (one vision slice per second at 2 fps).") var clip = 20
     @Option(help: "Output width: 7b (3584) or 3b (2048).") var shape = "7b"
     @Option(help: "Towers: comma-separated vision, audio.") var towers = "vision,audio"
     @Option(help: "Timed repetitions.") var repetitions = 1
@@ -72,7 +72,7 @@ struct BenchEncodersCommand: ParsableCommand {
 
     func validate() throws {
         if layers < 1 || layers > 32 { throw ValidationError("--layers \(layers): must be in 1...32") }
-        if clip < 2 || clip > 300 || clip % 2 != 0 { throw ValidationError("--clip \(clip): an even number of seconds in 2...300") }
+        if clip < 1 || clip > 300 { throw ValidationError("--clip \(clip): a number of seconds in 1...300") }
         if !["7b", "3b"].contains(shape.lowercased()) { throw ValidationError("--shape must be 7b or 3b") }
         if let bad = towerList.first(where: { !["vision", "audio"].contains($0) }) {
             throw ValidationError("--towers: '\(bad)' is not vision or audio")
@@ -89,7 +89,7 @@ struct BenchEncodersCommand: ParsableCommand {
     /// Writes a checkpoint folder with random bf16 weights for both towers' schemas.
     func writeRandomCheckpoint(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var thinker = ThinkerConfig.qwen25Omni7B
+        var thinker = shape.lowercased() == "3b" ? ThinkerConfig.qwen25Omni3B : ThinkerConfig.qwen25Omni7B
         thinker.visionConfig = visionConfig
         thinker.audioConfig = audioConfig
         let config = QwenOmniConfig(thinker: thinker)
@@ -140,7 +140,7 @@ struct BenchEncodersCommand: ParsableCommand {
             var input = "", tokens = 0, products = ""
             let stats: BenchStats
             if tower == "vision", let v = encoders.vision {
-                let t = clip / 2
+                let t = clip  // 2 fps, temporal patch 2: one slice per second
                 let grid = VisionGrid(t: t, h: 24, w: 42)
                 let pixels = Tensor(shape: [grid.t * grid.h * grid.w, v.rowLength], scalars: uniform(grid.t * grid.h * grid.w * v.rowLength, -1.8, 2.1))
                 input = "\(t) slices of 24x42 patches (\(pixels.rows) patches)"

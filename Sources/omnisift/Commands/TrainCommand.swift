@@ -155,8 +155,8 @@ struct TrainCommand: ParsableCommand {
             let dir = model!
             qwen = try QwenOmniConfig.load(path: dir)
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: dir, isDirectory: &isDir)
-            configJSON = try Data(contentsOf: URL(fileURLWithPath: isDir.boolValue ? (dir as NSString).appendingPathComponent("config.json") : dir))
+            let isFolder = FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue
+            configJSON = try Data(contentsOf: URL(fileURLWithPath: isFolder ? (dir as NSString).appendingPathComponent("config.json") : dir))
             let checkpoint = try SafeTensorsCheckpoint(path: dir)
             thinker = try TrainableThinker.load(checkpoint: checkpoint, config: qwen.thinker)
             passthrough = checkpoint
