@@ -119,6 +119,9 @@ public struct MediaPrompt: Sendable {
     /// The rendered chat text (with one placeholder per medium).
     public let templateText: String
     public var timings: MediaPromptTimings
+    /// The towers' own timings (front end, each layer, head), whose totals are `timings.visionMs` / `audioMs`.
+    public let visionTimings: EncoderTimings
+    public let audioTimings: EncoderTimings
     /// Tokens per modality before compression: "video", "audio", "image", "text".
     public let tokenCounts: [String: Int]
 
@@ -328,6 +331,8 @@ public struct MediaPrompt: Sendable {
         self.layout = layout
         self.templateText = text
         self.timings = timings
+        self.visionTimings = encoded.visionTimings
+        self.audioTimings = encoded.audioTimings
         self.tokenCounts = counts
     }
 }

@@ -116,6 +116,18 @@ public struct SafeTensorsWriter {
         try append(name, dtype, shape, count: uint8s.count, uint8s)
     }
 
+    /// Adds element bytes already in the file's little-endian layout for `dtype` (e.g. bf16 bit patterns made
+    /// directly, without a Float32 copy of a large tensor); `bytes.count` must be the shape's elements x the size.
+    public mutating func add(_ name: String, rawBytes bytes: [UInt8], dtype: SafeTensorsDType, shape: [Int]) throws {
+        guard bytes.count % dtype.byteSize == 0 else {
+            throw err("tensor '\(name)': \(bytes.count) bytes is not a whole number of \(dtype.rawValue) elements")
+        }
+        if dtype == .bool, let bad = bytes.firstIndex(where: { $0 > 1 }) {
+            throw err("tensor '\(name)': BOOL value \(bytes[bad]) at index \(bad) (must be 0 or 1)")
+        }
+        try append(name, dtype, shape, count: bytes.count / dtype.byteSize, bytes)
+    }
+
     /// The complete file contents: length prefix, padded header, data.
     public func serialized() -> [UInt8] {
         let (header, order) = headerAndOrder()

@@ -53,6 +53,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks (mean ± std over repetitions).",
         subcommands: [BenchCompressCommand.self, BenchEncodersCommand.self, BenchGemmCommand.self, BenchPrefillCommand.self,
-                      BenchPreprocessCommand.self, BenchTokenizeCommand.self, BenchTrainCommand.self]
+                      BenchPreprocessCommand.self, BenchRunCommand.self, BenchTokenizeCommand.self, BenchTrainCommand.self]
     )
 }

@@ -111,6 +111,15 @@ public enum ThinkerLoader {
         return (model, config)
     }
 
+    /// What `.auto` resolves to for a thinker of `parameters` parameters whose matrices are all BF16 (`allBF16`) or
+    /// not: bf16 when all are BF16 and the CPU has AMX, else float32 when the Float32 weights take at most 60 % of
+    /// physical memory, else bf16.
+    public static func autoStorage(parameters: Int, allBF16: Bool,
+                                   physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> ThinkerWeightStorage {
+        if allBF16 && MatrixProducts.amxUsable { return .bf16 }
+        return Double(parameters) * 4 <= 0.6 * Double(physicalMemory) ? .float32 : .bf16
+    }
+
     /// Builds the model from an opened checkpoint. bf16 matrices kept as bf16 reference the checkpoint's mapping,
     /// which the model keeps alive.
     public static func load(checkpoint: SafeTensorsCheckpoint, config thinker: ThinkerConfig,
@@ -130,11 +139,7 @@ public enum ThinkerLoader {
         if mode == .auto {
             let params = expected.reduce(0) { $0 + $1.1.reduce(1, *) }
             let allBF16 = expected.allSatisfy { p, shape in shape.count != 2 || checkpoint.entry(checkpointKey(p))?.dtype == .bf16 }
-            if allBF16 && MatrixProducts.amxUsable {
-                mode = .bf16
-            } else {
-                mode = Double(params * 4) <= 0.6 * Double(ProcessInfo.processInfo.physicalMemory) ? .float32 : .bf16
-            }
+            mode = autoStorage(parameters: params, allBF16: allBF16)
         }
         var done = 0
         func report(_ key: String) {

@@ -33,6 +33,33 @@ public enum ThinkerMemory {
         #endif
     }
 
+    /// Resets the peak resident set (`VmHWM`) to the current resident set, so that a later `peakResidentBytes()`
+    /// is the peak of what ran in between (Linux: writes 5 to `/proc/self/clear_refs`). False where unsupported.
+    @discardableResult
+    public static func resetPeakResident() -> Bool {
+        #if os(Linux)
+        guard let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? h.close() }
+        do { try h.write(contentsOf: Data("5".utf8)) } catch { return false }
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// Current resident set size in bytes (`VmRSS`; nil where unavailable).
+    public static func residentBytes() -> Int? {
+        #if os(Linux)
+        if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+            for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+            }
+        }
+        #endif
+        return nil
+    }
+
     /// Parameters of the thinker text decoder described by `config` (embeddings, layers, final norm, and the
     /// `lm_head` unless tied).
     public static func parameterCount(_ config: ThinkerTextConfig, tiedLMHead: Bool = false) -> Int {

@@ -63,6 +63,15 @@ public struct ThinkerTimings: Sendable, Equatable {
     /// Tokens produced by decode steps (each step runs one token through the model).
     public var decodeSteps = 0
     public var decodeSeconds = 0.0
+    /// Seconds spent inside each decoder layer during the prefill (all its chunks), one entry per layer; the rest
+    /// of `prefillSeconds` is the final norm and the last row's logits.
+    public var prefillLayerSeconds: [Double] = []
+    /// Seconds spent inside each decoder layer over all decode steps, one entry per layer; the rest of
+    /// `decodeSeconds` is the embedding lookups, final norms and logits of the steps.
+    public var decodeLayerSeconds: [Double] = []
+    /// Rows of logits formed for this request: one per new token (the prefill's last position, then one per
+    /// decode step), never one per prompt token.
+    public var logitRows = 0
     public init() {}
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(prefillTokens) / prefillSeconds : 0 }
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0 }
@@ -203,6 +212,13 @@ public final class ThinkerModel: @unchecked Sendable {
     ///
     /// Does not change `state.cachePosition` or the timings (see `prefill` and `decode`).
     public func forward(embeddings: Tensor, positions: PositionIds, state: inout ThinkerState) throws -> Tensor {
+        var unused: [Double] = []
+        return try forward(embeddings: embeddings, positions: positions, state: &state, layerSeconds: &unused)
+    }
+
+    /// `forward`, adding each layer's wall-clock seconds to `layerSeconds[layer]` (grown to the layer count).
+    func forward(embeddings: Tensor, positions: PositionIds, state: inout ThinkerState,
+                 layerSeconds: inout [Double]) throws -> Tensor {
         let n = embeddings.rank == 2 ? embeddings.shape[0] : -1
         let d = config.hiddenSize
         guard embeddings.rank == 2, embeddings.shape[1] == d else {
@@ -231,10 +247,15 @@ public final class ThinkerModel: @unchecked Sendable {
         let chunk = (n + (n + chunkRows - 1) / chunkRows - 1) / ((n + chunkRows - 1) / chunkRows)
         let ws = ThinkerWorkspace(config: config, chunk: chunk, queryBlock: min(chunk, queryBlock), keyBlock: keyBlock)
         let rope = rotary.tables(axes: [positions.t, positions.h, positions.w])
+        if layerSeconds.count < layers.count {
+            layerSeconds += [Double](repeating: 0, count: layers.count - layerSeconds.count)
+        }
         for l in 0..<layers.count {
+            let tl = DispatchTime.now().uptimeNanoseconds
             x.withUnsafeMutableBufferPointer { xp in
                 runLayer(l, x: xp.baseAddress!, n: n, chunk: chunk, base: base, rope: rope, cache: &state.cache, ws: ws)
             }
+            layerSeconds[l] += Double(DispatchTime.now().uptimeNanoseconds - tl) / 1e9
         }
         state.cache.advance(by: n)
         x.withUnsafeMutableBufferPointer { xp in
@@ -289,8 +310,10 @@ public final class ThinkerModel: @unchecked Sendable {
         }
         var state = makeState(ropeDelta: ropeDelta, capacity: n + max(reserve, 0))
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let hidden = try forward(embeddings: embeddings, positions: positions, state: &state)
+        var layerSeconds: [Double] = []
+        let hidden = try forward(embeddings: embeddings, positions: positions, state: &state, layerSeconds: &layerSeconds)
         state.timings.prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        state.timings.prefillLayerSeconds = layerSeconds
         state.timings.prefillTokens = n
         state.cachePosition = full
         return (state, hidden)
@@ -302,8 +325,12 @@ public final class ThinkerModel: @unchecked Sendable {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let e = try embed([token])
         let p = state.nextPosition
-        let hidden = try forward(embeddings: e, positions: PositionIds(t: [p], h: [p], w: [p]), state: &state)
+        var layerSeconds = state.timings.decodeLayerSeconds
+        let hidden = try forward(embeddings: e, positions: PositionIds(t: [p], h: [p], w: [p]), state: &state,
+                                 layerSeconds: &layerSeconds)
+        state.timings.decodeLayerSeconds = layerSeconds
         let out = logits(hidden: hidden, lastRowOnly: true).scalars
+        state.timings.logitRows += 1
         state.cachePosition += 1
         state.timings.decodeSteps += 1
         state.timings.decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -325,6 +352,7 @@ public final class ThinkerModel: @unchecked Sendable {
         if maxNewTokens == 0 || hidden.shape[0] == 0 { return (tokens, state) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         var next = logits(hidden: hidden, lastRowOnly: true).scalars
+        state.timings.logitRows += 1
         state.timings.prefillSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         while tokens.count < maxNewTokens {
             let tok = sampler.next(logits: next)
