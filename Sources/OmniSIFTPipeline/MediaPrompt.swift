@@ -149,9 +149,11 @@ public struct MediaPrompt: Sendable {
     }
 
     /// Runs the stage. `embed` looks ids up in the thinker's embedding table; `check` sees the prompt (ids,
-    /// positions, placeholder counts; no embeddings yet) before the encoders run and may throw.
+    /// positions, placeholder counts; no embeddings yet) before the encoders run and may throw. `encoders`: towers
+    /// loaded once by a caller that keeps them (the server); nil loads the towers the media need and frees them
+    /// before `embed` (the CLI).
     public init(request: MediaPromptRequest, folder: ModelFolder, storageBF16 towersBF16: Bool = true,
-                maxNewTokens: Int = 0,
+                maxNewTokens: Int = 0, encoders preloaded: OmniEncoders? = nil,
                 embed: ([Int]) throws -> Tensor,
                 check: (PrefillFile) throws -> Void = { _ in }) throws {
         if request.media.isEmpty && request.prompt.isEmpty {
@@ -279,8 +281,8 @@ public struct MediaPrompt: Sendable {
         }
         let encoded: OmniEncoders.Output
         do {
-            let encoders = try OmniEncoders.load(path: folder.path, vision: !videoRows.isEmpty || !imageRows.isEmpty,
-                                                 audio: !audios.isEmpty)
+            let encoders = try preloaded ?? OmniEncoders.load(path: folder.path, vision: !videoRows.isEmpty || !imageRows.isEmpty,
+                                                              audio: !audios.isEmpty)
             encoded = try encoders.encode(features)
         }
         timings.visionMs = encoded.visionTimings.totalMs
