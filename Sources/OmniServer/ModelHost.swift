@@ -1,5 +1,6 @@
 import OmniServerAPI
 import Foundation
+import OmniFeatures
 import OmniMedia
 import OmniSIFT
 import OmniSIFTPipeline
@@ -134,7 +135,11 @@ public final class ModelHost: Sendable {
                 throw APIError.invalid("\(part.param): the media cannot be decoded: \(error)", param: part.param, code: "invalid_media")
             }
             if let v = info.video, part.kind != .audio {
-                if v.width <= 0 || v.height <= 0 || v.width * v.height > limits.maxPixelsPerFrame {
+                if v.width <= 0 || v.height <= 0 {
+                    throw APIError.invalid("\(part.param): the media cannot be decoded: its picture has no size (\(v.width)x\(v.height))",
+                                           param: part.param, code: "invalid_media")
+                }
+                if v.width > limits.maxPixelsPerFrame / v.height {
                     throw APIError.invalid("\(part.param): frames of \(v.width)x\(v.height) pixels are larger than the server's limit of \(limits.maxPixelsPerFrame) pixels",
                                            param: part.param, code: "media_too_large")
                 }
@@ -184,6 +189,10 @@ public final class ModelHost: Sendable {
             throw e
         } catch let e as APIError {
             throw e
+        } catch let e as MediaError {
+            throw APIError.invalid("the media cannot be decoded: \(e)", code: "invalid_media")
+        } catch let e as FeatureError {
+            throw APIError.invalid("the media cannot be preprocessed: \(e)", code: "invalid_media")
         } catch {
             // what the media, the layout, the context or the plan refuse is the request's fault
             throw APIError.invalid("\(error)", code: "unservable_request")

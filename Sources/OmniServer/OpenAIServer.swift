@@ -21,7 +21,8 @@ public final class OpenAIServer: Sendable {
     private let state: LockedBox<ModelState>
     private let boundPort = LockedBox<Int?>(nil)
     private let group = LockedBox<ServiceGroup?>(nil)
-    private let active = LockedBox<[ObjectIdentifier: RequestControl]>([:])
+    /// The admitted requests: their stop flag and how to answer them at once (shutdown).
+    private let active = LockedBox<[ObjectIdentifier: (control: RequestControl, fail: @Sendable (any Error) -> Void)]>([:])
     private let started = Int(Date().timeIntervalSince1970)
 
     enum ModelState {
@@ -96,7 +97,9 @@ public final class OpenAIServer: Sendable {
         logger.info("shutting down: refusing new requests, finishing the running one")
         state.set(.shuttingDown)
         scheduler.drain()
-        for c in active.value.values { c.stopIfWaiting(.shutdown) }
+        for (control, fail) in active.value.values where control.stopIfWaiting(.shutdown) {
+            fail(RequestStopped(reason: .shutdown))
+        }
     }
 
     private func startLoading() {
@@ -176,7 +179,7 @@ public final class OpenAIServer: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: configuration.maxBodyBytes)
-        } catch let e as HTTPError where e.status == .contentTooLarge {
+        } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             return refuse(.tooLarge(limitBytes: configuration.maxBodyBytes), logger)
         } catch {
             return refuse(.invalid("the request body could not be read: \(error)"), logger)
@@ -214,7 +217,7 @@ public final class OpenAIServer: Sendable {
             messagesC.finish(throwing: e)
         }
         let key = ObjectIdentifier(control)
-        active.update { $0[key] = control }
+        active.update { $0[key] = (control, fail) }
         let metrics = self.metrics
         let timeout = configuration.requestTimeout
         do {
@@ -266,6 +269,7 @@ public final class OpenAIServer: Sendable {
                 staging.remove()
                 active.update { $0[key] = nil }
                 metrics.count(reason == .timeout ? .timeout : reason == .disconnected ? .cancelled : .refused)
+                logger.info("stopped before it ran", metadata: ["reason": "\(reason.rawValue)"])
                 fail(RequestStopped(reason: reason))
             })
         } catch {
@@ -284,6 +288,10 @@ public final class OpenAIServer: Sendable {
             control.stop(.disconnected)
             fail(RequestStopped(reason: .disconnected))
         }
+        // The inbound watch ends when its operation returns (its reader is cancelled and reports a close then):
+        // only a close seen while the operation still waits is the client's.
+        let watching = LockedBox(true)
+        let onInboundClose: @Sendable () -> Void = { if watching.value { onClose() } }
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         let model = host.name
@@ -291,11 +299,12 @@ public final class OpenAIServer: Sendable {
         if !r.stream {
             do {
                 let answer = try await request.body.consumeWithInboundCloseHandler { _ in
+                    defer { watching.set(false) }
                     for try await m in messages {
                         if case .answer(let a) = m { return a }
                     }
                     throw APIError.internal("the worker ended without an answer")
-                } onInboundClosed: { onClose() }
+                } onInboundClosed: { onInboundClose() }
                 timer.cancel()
                 return HTTPResponses.json(ChatCompletionResponse(
                     id: String(id), created: created, model: model,
@@ -311,8 +320,9 @@ public final class OpenAIServer: Sendable {
         // are still a 400); then text chunks as they come, the finish chunk, the usage chunk if asked, [DONE].
         do {
             try await request.body.consumeWithInboundCloseHandler { _ in
+                defer { watching.set(false) }
                 for try await _ in prepared {}
-            } onInboundClosed: { onClose() }
+            } onInboundClosed: { onInboundClose() }
         } catch {
             timer.cancel()
             return HTTPResponses.error(Self.apiError(error, timeout: timeout))

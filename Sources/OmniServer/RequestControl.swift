@@ -41,11 +41,13 @@ public final class RequestControl: @unchecked Sendable {
     }
 
     /// Stops the request only if the worker has not taken it yet (shutdown: waiting requests are answered 503,
-    /// the running one finishes).
-    func stopIfWaiting(_ reason: StopReason) {
+    /// the running one finishes); true when it did.
+    func stopIfWaiting(_ reason: StopReason) -> Bool {
         lock.lock()
-        if !started && _reason == nil { _reason = reason }
-        lock.unlock()
+        defer { lock.unlock() }
+        if started || _reason != nil { return false }
+        _reason = reason
+        return true
     }
 
     public var reason: StopReason? {

@@ -29,17 +29,30 @@ public struct ChatCompletionRequest: Decodable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decodeIfPresent(String.self, forKey: .model)
         messages = try c.decode([ChatRequestMessage].self, forKey: .messages)
-        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
-        maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        maxTokens = try Self.integer(c, .maxTokens).map { Int(clamping: $0) }
+        maxCompletionTokens = try Self.integer(c, .maxCompletionTokens).map { Int(clamping: $0) }
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
         topP = try c.decodeIfPresent(Double.self, forKey: .topP)
-        seed = try c.decodeIfPresent(Int64.self, forKey: .seed)
+        seed = try Self.integer(c, .seed)
         stop = try c.decodeIfPresent(StopSequences.self, forKey: .stop)
         stream = try c.decodeIfPresent(Bool.self, forKey: .stream)
         streamOptions = try c.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
-        n = try c.decodeIfPresent(Int.self, forKey: .n)
+        n = try Self.integer(c, .n).map { Int(clamping: $0) }
         hasTools = try c.contains(.tools) && !c.decodeNil(forKey: .tools)
         omnisift = try c.decodeIfPresent(OmniSIFTRequestOptions.self, forKey: .omnisift)
+    }
+
+    /// An integer field; a fraction or a number past Int64 is a type error naming the field (JSONDecoder's own
+    /// error for them carries no path).
+    static func integer(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int64? {
+        do {
+            return try c.decodeIfPresent(Int64.self, forKey: key)
+        } catch let e as DecodingError {
+            if case .dataCorrupted = e {} else { throw e }
+        } catch {
+            // JSONDecoder's own error for 1.5 or 1e30 (rethrown by it as a path-less dataCorrupted)
+        }
+        throw DecodingError.typeMismatch(Int64.self, .init(codingPath: c.codingPath + [key], debugDescription: "not an integer"))
     }
 }
 

@@ -12,12 +12,15 @@ public struct StopMatcher: Sendable {
         if matched { return "" }
         if stops.isEmpty { return piece }
         pending += piece
-        // the earliest match of any stop sequence ends the text
-        var cut: String.Index?
+        // the stop sequence that completes first ends the text (as if the text had come one character at a time)
+        var first: Range<String.Index>?
         for s in stops {
-            if let r = pending.range(of: s), cut == nil || r.lowerBound < cut! { cut = r.lowerBound }
+            if let r = pending.range(of: s) {
+                if first == nil || r.upperBound < first!.upperBound
+                    || (r.upperBound == first!.upperBound && r.lowerBound < first!.lowerBound) { first = r }
+            }
         }
-        if let cut {
+        if let cut = first?.lowerBound {
             matched = true
             let out = String(pending[..<cut])
             pending = ""

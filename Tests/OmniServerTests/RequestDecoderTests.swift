@@ -40,7 +40,7 @@ import Testing
 
     @Test("every refusal names the field", arguments: [
         (#"{"messages": [{"role": "user", "content": [{"type": "text"}]}]}"#, "messages[0].content[0].text"),
-        (#"{"messages": [{"role": "user", "content": "x"}], "stop": [1]}"#, "stop"),
+        (#"{"messages": [{"role": "user", "content": "x"}], "stop": [1]}"#, "stop[0]"),
         (#"{"messages": [{"role": "user", "content": "x"}], "seed": -1}"#, "seed"),
         (#"{"messages": [{"role": "user", "content": "x"}], "seed": 1.5}"#, "seed"),
         (#"{"messages": [{"role": "user", "content": "x"}], "max_tokens": 99999999999}"#, "max_tokens"),
@@ -92,7 +92,11 @@ import Testing
         var none = StopMatcher(stops: [])
         #expect(none.feed("END") == "END")
         var two = StopMatcher(stops: ["bc", "abcd"])
+        // the sequence that completes first wins ("bc" ends before "abcd" does)
         #expect(two.feed("xabcd") == "xa")
+        var three = StopMatcher(stops: ["abcd", "bc"])
+        #expect(three.feed("xab") == "x")
+        #expect(three.feed("cd") == "xa".dropFirst())
     }
 
     @Test("media paths: inside the root only, with '..', absolute escapes and symlinks out refused")
