@@ -17,9 +17,15 @@ let package = Package(
         .library(name: "OmniEval", targets: ["OmniEval"]),
         .library(name: "OmniMedia", targets: ["OmniMedia"]),
         .library(name: "OmniFeatures", targets: ["OmniFeatures"]),
+        .library(name: "OmniServer", targets: ["OmniServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The server (OmniServer): HTTP, logging, metrics, graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Hand-written C kernels (AVX-512, AMX) chosen at run time, with portable versions: bf16 conversion and
@@ -64,12 +70,25 @@ let package = Package(
         .target(name: "OmniTrain", dependencies: ["CPUKernels", "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT"]),
         // Pictures: PNG writer, canvas with a bitmap font, keep-mask mosaics, comparison charts.
         .target(name: "OmniSIFTViz"),
+        // The server's OpenAI API types and the pure request decoder + validator, media paths under --media-root,
+        // stop sequences (Foundation + the compressor names; no HTTP stack, so the fuzz target builds it alone).
+        .target(name: "OmniServerAPI", dependencies: ["OmniSIFT"]),
+        // The OpenAI-compatible HTTP server (`omnisift serve`) over the pipeline library: the shared model, the
+        // bounded request queue, SSE streaming, cancellation, auth, metrics, graceful shutdown.
+        .target(name: "OmniServer", dependencies: [
+            "OmniServerAPI", "OmniTensor", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "QwenTokenizer", "OmniMedia",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         // The command-line tool.
         .executableTarget(
             name: "omnisift",
             dependencies: [
                 "OmniTensor", "SafeTensors", "OmniNN", "QwenOmni", "OmniSIFT", "OmniSIFTPipeline", "OmniEval", "OmniSIFTViz", "QwenTokenizer", "OmniTrain",
-                "OmniMedia", "OmniFeatures",
+                "OmniMedia", "OmniFeatures", "OmniServer", "OmniServerAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -93,6 +112,9 @@ let package = Package(
         // The real vocabulary lives in Tests/Fixtures/qwen2.5-omni-tokenizer (shared by path with other test
         // targets); the (text, ids) fixtures in the target's own Fixtures.
         .testTarget(name: "QwenTokenizerTests", dependencies: ["QwenTokenizer"], resources: [.copy("Fixtures")]),
+        // The server over real HTTP on loopback (curl as the client) on the tiny end-to-end checkpoint.
+        .testTarget(name: "OmniServerTests", dependencies: ["OmniServer", "OmniServerAPI", "OmniSIFTPipeline", "SafeTensors", "OmniSIFTTestSupport",
+                                                           .product(name: "Logging", package: "swift-log")]),
         // End-to-end tests of the `omnisift` binary (run as a child process) and unit tests of its helpers.
         .testTarget(name: "OmniSIFTCLITests", dependencies: ["omnisift", "OmniSIFT", "OmniEval", "QwenTokenizer", "QwenOmni", "OmniNN", "SafeTensors", "OmniSIFTViz", "OmniSIFTTestSupport"]),
     ],
@@ -112,5 +134,6 @@ if Context.environment["OMNISIFT_FUZZ"] == "1" {
                           path: "Fuzz/Prefill", swiftSettings: libFuzzerEntry),
         .executableTarget(name: "fuzz-config", dependencies: ["QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/Config", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-server", dependencies: ["OmniServerAPI", "FuzzSupport"], path: "Fuzz/Server", swiftSettings: libFuzzerEntry),
     ]
 }

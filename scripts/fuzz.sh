@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/, README "Bad input") with libFuzzer + AddressSanitizer into .build-fuzz and
-# runs them. Usage: scripts/fuzz.sh [TARGET|all] [SECONDS]   (TARGET: safetensors, prefill, config; default all, 60 s)
+# runs them. Usage: scripts/fuzz.sh [TARGET|all] [SECONDS]   (TARGET: safetensors, prefill, config, server; default all, 60 s)
 #
 # Each target starts from its committed seeds (Fuzz/corpus/TARGET, never written) plus what earlier runs found
 # (.build-fuzz/corpus/TARGET, kept between runs), with its dictionary (Fuzz/dict). A crash, a sanitizer report, an
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(safetensors prefill config)
+all_targets=(safetensors prefill config server)
 target=${1:-all}
 seconds=${2:-60}
 if [ "$target" = all ]; then targets=("${all_targets[@]}"); else targets=("$target"); fi
@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
   artifacts="$scratch/crashes/$t/"  # not "artifacts": SwiftPM empties $scratch/artifacts when it builds
   log="$scratch/fuzz-$t.log"
   mkdir -p "$corpus" "$artifacts"
-  case $t in config) dict=config ;; *) dict=safetensors ;; esac  # prefill files are safetensors files
+  case $t in config) dict=config ;; server) dict=server ;; *) dict=safetensors ;; esac  # prefill files are safetensors files
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024
         -dict="Fuzz/dict/$dict.dict" -artifact_prefix="$artifacts" -print_final_stats=1)
   echo "fuzz: running fuzz-$t for $seconds s (log: $log)"

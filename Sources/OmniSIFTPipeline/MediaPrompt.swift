@@ -153,8 +153,8 @@ public struct MediaPrompt: Sendable {
 
     /// Runs the stage. `embed` looks ids up in the thinker's embedding table; `check` sees the prompt (ids,
     /// positions, placeholder counts; no embeddings yet) before the encoders run and may throw. `encoders`: towers
-    /// loaded once by a caller that builds many prompts (the evaluation harness); nil loads the towers the media
-    /// need from `folder` and frees them when the stage ends (`run`, `prepare`).
+    /// loaded once by a caller that builds many prompts (the evaluation harness, the server); nil loads the towers
+    /// the media need from `folder` and frees them when the stage ends (`run`, `prepare`).
     public init(request: MediaPromptRequest, folder: ModelFolder, storageBF16 towersBF16: Bool = true,
                 maxNewTokens: Int = 0, encoders loadedEncoders: OmniEncoders? = nil,
                 embed: ([Int]) throws -> Tensor,

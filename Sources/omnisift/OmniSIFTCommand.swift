@@ -26,6 +26,7 @@ struct OmniSIFTCommand: AsyncParsableCommand {
             PreprocessCommand.self,
             RenderCommand.self,
             RunCommand.self,
+            ServeCommand.self,
             SynthBenchCommand.self,
             TokenizeCommand.self,
             TrainCommand.self,
