@@ -4,7 +4,7 @@
 # ffmpeg command line (`omnisift bench preprocess` makes its clip with it), and for the fuzz targets (README
 # "Fuzzing": libFuzzer is C++) the C++ standard library's development files, which Swift's own Linux prerequisites
 # normally bring. Swift itself must already be installed (https://www.swift.org/install/linux/); its toolchain ships
-# libFuzzer and AddressSanitizer.
+# libFuzzer and AddressSanitizer. curl is the server tests' HTTP client.
 set -euo pipefail
 
 have_openblas() { ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; }
@@ -58,4 +58,11 @@ else
   # shellcheck disable=SC2086
   apt_install "FFmpeg's libraries, libsoxr and ffmpeg" $MEDIA_PACKAGES
   have_media || { echo "setup: FFmpeg headers / libsoxr still not found after install" >&2; exit 1; }
+fi
+
+# The server's tests (OmniServerTests) talk HTTP to `omnisift serve` on loopback with the curl command line.
+if command -v curl >/dev/null 2>&1; then
+  echo "setup: curl present"
+else
+  apt_install "curl (the server tests' HTTP client)" curl
 fi
