@@ -12,7 +12,8 @@ import QwenOmni
 ///   only read where a prompt is built from ids (never for these files).
 /// - `tokenizer.json`: a byte-level BPE tokenizer of the task's 24 words (ids 1-24, `ignore_merges`: a word is
 ///   one token, no merges), the other 249 bytes at ids 256-504 (a byte-level vocabulary needs every byte; these ids
-///   lie outside the model's 256 rows) plus the special tokens as added tokens (`<|im_start|>` 204, `<|im_end|>` 205,
+///   lie outside the model's 256 rows), every other id below 256 as a reserved special token `<|reserved_ID|>`,
+///   plus the special tokens as added tokens (`<|im_start|>` 204, `<|im_end|>` 205,
 ///   `<|endoftext|>` 206, vision/audio boundaries 200-203, placeholders 210-212). It decodes the model's answer
 ///   ids (13-16 are "A"-"D") for `omnisift eval`; it encodes the task's words written without spaces to their
 ///   ids, and any other text to byte ids >= 256 that the model refuses with a clear error.
@@ -34,6 +35,14 @@ public enum SyntheticBenchModelTemplate {
         ("<|endoftext|>", Int(SyntheticBenchVocabulary.tinyPad)),
         ("<|VIDEO|>", 210), ("<|AUDIO|>", 211), ("<|IMAGE|>", 212),
     ]
+
+    /// The ids below 256 that are neither a word nor a special token, as reserved special tokens
+    /// `<|reserved_ID|>`: every id the model can emit decodes (to nothing, as a special token), so an untrained or
+    /// wrong answer is scored as "no letter" rather than left undecoded.
+    public static var reservedTokens: [(String, Int)] {
+        let used = Set(specialTokens.map(\.1)).union(1...SyntheticBenchVocabulary.words.count)
+        return (0..<vocabSize).filter { !used.contains($0) }.map { ("<|reserved_\($0)|>", $0) }
+    }
 
     /// Stop ids of the tiny vocabulary (`<|im_end|>`, `<|endoftext|>`).
     public static let eosTokenIds = [Int(SyntheticBenchVocabulary.tinyImEnd), Int(SyntheticBenchVocabulary.tinyPad)]
@@ -106,8 +115,8 @@ public enum SyntheticBenchModelTemplate {
         }
         // The special tokens are in the vocabulary too (at their added-token ids), as Hugging Face tokenizers
         // needs when the vocabulary's ids are not contiguous (it would renumber them otherwise).
-        for (name, id) in specialTokens { vocab[name] = id }
-        let added: [[String: Any]] = specialTokens.map { name, id in
+        for (name, id) in specialTokens + reservedTokens { vocab[name] = id }
+        let added: [[String: Any]] = (specialTokens + reservedTokens).sorted { $0.1 < $1.1 }.map { name, id in
             ["id": id, "content": name, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false,
              "special": true]
         }

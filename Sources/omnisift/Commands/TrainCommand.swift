@@ -220,7 +220,7 @@ struct TrainCommand: ParsableCommand {
         // The source folder's tokenizer and generation config go into every model/ folder.
         let source = initRandom.map { ($0 as NSString).deletingLastPathComponent } ?? model!
         var sourceIsDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: source.isEmpty ? "." : source, isDirectory: &sourceIsDir)
+        _ = FileManager.default.fileExists(atPath: source.isEmpty ? "." : source, isDirectory: &sourceIsDir)
         trainer.companions = try Trainer.companionFiles(
             of: sourceIsDir.boolValue ? (source.isEmpty ? "." : source) : (source as NSString).deletingLastPathComponent)
         try trainer.checkItems()
