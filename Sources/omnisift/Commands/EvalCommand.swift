@@ -3,7 +3,6 @@ import Foundation
 import OmniEval
 import OmniSIFTPipeline
 import OmniSIFT
-import OmniSIFTPipeline
 import OmniSIFTViz
 import QwenOmni
 
