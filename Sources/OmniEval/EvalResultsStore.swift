@@ -12,6 +12,9 @@ public struct EvalManifest: Sendable, Equatable, Codable {
     public var keeps: [Double]
     public var shard: EvalShard
     public var limit: Int?
+    /// How `omnisift` was configured besides its selector ("audio-fallback=keep-all", "stvp=spatial"); nil = as
+    /// published.
+    public var omnisiftVariant: String?
 
     public init(data: String, dataDigest: String, model: String, selector: String?, maxNewTokens: Int,
                 methods: [String], keeps: [Double], shard: EvalShard, limit: Int?) {
@@ -30,6 +33,7 @@ public struct EvalManifest: Sendable, Equatable, Codable {
         case data, model, selector, methods, keeps, shard, limit
         case dataDigest = "data_digest"
         case maxNewTokens = "max_new_tokens"
+        case omnisiftVariant = "omnisift_variant"
     }
 
     /// The differences that make results of `other` not comparable with this run's (empty: compatible). Methods,
@@ -39,6 +43,9 @@ public struct EvalManifest: Sendable, Equatable, Codable {
         if dataDigest != other.dataDigest { out.append("the benchmark data differs (\(other.data) vs \(data))") }
         if model != other.model { out.append("--model differs (\(other.model) vs \(model))") }
         if selector != other.selector { out.append("--selector differs (\(other.selector ?? "none") vs \(selector ?? "none"))") }
+        if omnisiftVariant != other.omnisiftVariant {
+            out.append("the omnisift variant differs (\(other.omnisiftVariant ?? "as published") vs \(omnisiftVariant ?? "as published"))")
+        }
         if maxNewTokens != other.maxNewTokens {
             out.append("--max-new-tokens differs (\(other.maxNewTokens) vs \(maxNewTokens))")
         }

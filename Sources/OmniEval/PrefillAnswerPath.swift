@@ -32,15 +32,16 @@ public final class PrefillAnswerPath: EvalAnswering {
     public let media: EvalMediaReader?
 
     public init(model: ThinkerModel, config: ThinkerConfig, compressors: [String: any TokenCompressor],
-                options: CompressorOptions, maxNewTokens: Int, media: EvalMediaReader? = nil) {
+                options: CompressorOptions, maxNewTokens: Int, media: EvalMediaReader? = nil, stopTokens: [Int] = []) {
         self.model = model
         self.config = config
         self.compressors = compressors
         self.options = options
         self.media = media
-        // Greedy; stops at <|im_end|> / <|endoftext|> (the model folder's ids when it has a tokenizer, as `run`).
-        var settings = GenerationSettings(maxNewTokens: maxNewTokens)
-        if let ids = media?.folder.tokenIds {
+        // Greedy; stops at `stopTokens` (the model folder's generation_config.json eos_token_id) when given, else
+        // at <|im_end|> / <|endoftext|> (the model folder's ids when it has a tokenizer, as `run`; else the defaults).
+        var settings = GenerationSettings(maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+        if stopTokens.isEmpty, let ids = media?.folder.tokenIds {
             settings = GenerationSettings(maxNewTokens: maxNewTokens,
                                           stopTokens: [ids.imEnd, ids.endOfText].filter { $0 < model.config.vocabSize })
         }

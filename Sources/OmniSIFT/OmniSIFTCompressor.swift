@@ -17,16 +17,21 @@ public struct OmniSIFTCompressor: TokenCompressor {
     /// How VGAS multiplies (Float32, or bf16 operands as the bf16 model computes).
     public let precision: VGASSelector.Precision
 
+    /// Which STVP criteria prune the video (`both` as published; the others are the ablation of `STVP.Mode`).
+    public let stvpMode: STVP.Mode
+
     /// OmniSIFT as published: VGAS with the given selector.
-    public init(selector: VGASSelector, precision: VGASSelector.Precision = .float32) {
+    public init(selector: VGASSelector, precision: VGASSelector.Precision = .float32, stvpMode: STVP.Mode = .both) {
         audioSelection = .selector(selector)
         self.precision = precision
+        self.stvpMode = stvpMode
     }
 
     /// STVP with a stand-in for VGAS (see `AudioFallback`); reported under its own method name.
-    public init(audioFallback: AudioFallback) {
+    public init(audioFallback: AudioFallback, stvpMode: STVP.Mode = .both) {
         audioSelection = .fallback(audioFallback)
         precision = .float32
+        self.stvpMode = stvpMode
     }
 
     public var name: String {
@@ -64,13 +69,13 @@ public struct OmniSIFTCompressor: TokenCompressor {
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     for g in stride(from: w, to: groups.count, by: workers) {
                         (base.value + g).pointee = STVP.prune(group: groups[g], embeddings: input.embeddings,
-                                                        rhoVideo: budget.rhoVideo)
+                                                        rhoVideo: budget.rhoVideo, mode: stvpMode)
                     }
                 }
             }
         } else {
             for g in groups.indices {
-                prunings[g] = STVP.prune(group: groups[g], embeddings: input.embeddings, rhoVideo: budget.rhoVideo)
+                prunings[g] = STVP.prune(group: groups[g], embeddings: input.embeddings, rhoVideo: budget.rhoVideo, mode: stvpMode)
             }
         }
         for (g, pruning) in prunings.enumerated() {

@@ -20,8 +20,18 @@ public enum STVP {
         public var temporalScores: [Float]?
     }
 
+    /// Which of STVP's two criteria prune (an ablation; `both` is the method as published). Every mode drops the
+    /// same k tokens per frame, so the retained counts are equal:
+    /// - `both`: F1 by its spatial score, F2 by its temporal score (SPEC 3.2);
+    /// - `spatial`: every frame by its own spatial score (cos to that frame's mean), no temporal criterion;
+    /// - `temporal`: both frames by the temporal score cos(F2_p, F1_p): the k most static positions are dropped in
+    ///   F1 and in F2 (a group without a second frame of n tokens has no temporal score and falls back to spatial).
+    public enum Mode: String, Sendable, CaseIterable, Codable {
+        case both, spatial, temporal
+    }
+
     /// Prunes the frames of `group` given the sequence's embeddings [N, D].
-    public static func prune(group: TokenGroup, embeddings: Tensor, rhoVideo: Double) -> GroupPruning {
+    public static func prune(group: TokenGroup, embeddings: Tensor, rhoVideo: Double, mode: Mode = .both) -> GroupPruning {
         var result = GroupPruning()
         guard let f1 = group.frames.first, !f1.tokenIndices.isEmpty else { return result }
         let n = f1.tokenIndices.count
@@ -30,13 +40,16 @@ public enum STVP {
         let (spatial, temporal) = scores(embeddings: embeddings, f1: f1.tokenIndices,
                                          f2: hasF2 ? group.frames[1].tokenIndices : nil)
         result.spatialScores = spatial
+        result.temporalScores = temporal
+        let f1Scores = mode == .temporal ? (temporal ?? spatial) : spatial
         if k > 0 {
-            result.dropped += topKIndices(spatial, k: k).map { f1.tokenIndices[$0] }
+            result.dropped += topKIndices(f1Scores, k: k).map { f1.tokenIndices[$0] }
         }
         if let temporal {
-            result.temporalScores = temporal
+            let f2 = group.frames[1].tokenIndices
+            let f2Scores = mode == .spatial ? scores(embeddings: embeddings, f1: f2, f2: nil).spatial : temporal
             if k > 0 {
-                result.dropped += topKIndices(temporal, k: k).map { group.frames[1].tokenIndices[$0] }
+                result.dropped += topKIndices(f2Scores, k: k).map { f2[$0] }
             }
         }
         return result

@@ -60,6 +60,28 @@ public final class Trainer {
     public let configJSON: Data
     /// Tensors copied unchanged into the final model folder (the encoders of the source checkpoint).
     public let passthrough: SafeTensorsCheckpoint?
+    /// Files written unchanged into every `model/` folder beside `config.json` (the source folder's tokenizer and
+    /// generation config, `companionFiles(of:)`), so the trained folder is complete on its own.
+    public var companions: [(name: String, data: Data)] = []
+    /// `--train selector` with `--export-model`: at the end also write `model/`, the source checkpoint's tensors
+    /// with the trained selector inside (`thinker.compressor.*`), as an OmniSIFT checkpoint holds it.
+    public var exportModelWithSelector = false
+
+    /// The files of a model folder that `model/` folders copy: tokenizer, chat template, generation config.
+    public static let companionFileNames = [
+        "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json",
+        "chat_template.json", "chat_template.jinja", "preprocessor_config.json", "generation_config.json",
+    ]
+
+    /// The companion files present in `folder`.
+    public static func companionFiles(of folder: String) throws -> [(name: String, data: Data)] {
+        try companionFileNames.compactMap { name in
+            let p = (folder as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: p) else { return nil }
+            guard let d = FileManager.default.contents(atPath: p) else { throw TrainError("\(p): cannot be read") }
+            return (name, d)
+        }
+    }
     /// Items kept in memory up to this many bytes of embeddings.
     public var cacheBytes = 2 << 30
 
@@ -231,10 +253,14 @@ public final class Trainer {
         if let selector = model.selector {
             try selector.snapshot().save(to: (dir as NSString).appendingPathComponent("selector.safetensors"))
         }
-        if model.mode.trainsThinker {
+        let exportsSelectorModel = final && exportModelWithSelector && !model.mode.trainsThinker && model.selector != nil
+        if model.mode.trainsThinker || exportsSelectorModel {
             let folder = (dir as NSString).appendingPathComponent("model")
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try configJSON.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("config.json")))
+            for c in companions {
+                try c.data.write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(c.name)))
+            }
             var w = SafeTensorsWriter(metadata: ["format": "pt"])
             for p in model.thinker.parameters { try w.add(p.name, float32s: p.value, shape: p.shape) }
             if let selector = model.selector {
@@ -243,7 +269,7 @@ public final class Trainer {
             }
             if final, let passthrough {
                 let trained = Set(w.tensorNames)
-                for name in passthrough.names where !trained.contains(name)
+                for name in passthrough.names where !trained.contains(name) && !name.hasPrefix(VGASSelector.officialPrefix)
                     && (name.hasPrefix("thinker.audio_tower.") || name.hasPrefix("thinker.visual.")) {
                     let e = passthrough.entry(name)!
                     guard e.dtype.isFloatingPoint else { continue }

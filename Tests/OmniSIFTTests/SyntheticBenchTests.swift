@@ -68,7 +68,7 @@ struct SyntheticBenchTests {
         _ = try SyntheticBench.write(c, to: base + "/a")
         _ = try SyntheticBench.write(c, to: base + "/b")
         let files = try fm.subpathsOfDirectory(atPath: base + "/a").filter { $0.contains(".") }.sorted()
-        #expect(files.count == 3 + 2 * 3)
+        #expect(files.count == 3 + 2 * 3 + SyntheticBenchModelTemplate.companionFiles.count + 1)  // + model-template/
         for f in files {
             #expect(fm.contents(atPath: base + "/a/" + f) == fm.contents(atPath: base + "/b/" + f), "\(f) differs")
         }

@@ -11,6 +11,8 @@ public struct CompressorOptions: Sendable {
     public var selectorPrecision: VGASSelector.Precision = .float32
     /// OmniSIFT without selector weights: the audio stand-in.
     public var audioFallback: AudioFallback = .videoSimilarity
+    /// OmniSIFT: which STVP criteria prune the video (the ablation; `both` as published).
+    public var stvpMode: STVP.Mode = .both
     /// Random: the seed.
     public var seed: UInt64 = 0
     /// OmniZip: tokens merged per anchor.
@@ -40,9 +42,9 @@ public enum CompressorRegistry {
         case "omnisift":
             if let path = options.selectorPath {
                 return OmniSIFTCompressor(selector: try VGASSelector.load(path: path, numHeads: options.selectorHeads),
-                                          precision: options.selectorPrecision)
+                                          precision: options.selectorPrecision, stvpMode: options.stvpMode)
             }
-            return OmniSIFTCompressor(audioFallback: options.audioFallback)
+            return OmniSIFTCompressor(audioFallback: options.audioFallback, stvpMode: options.stvpMode)
         case "omnizip": return try OmniZipCompressor(g: options.omnizipG, anchorRatio: options.omnizipAnchorRatio)
         case "dycoke": return try DyCokeCompressor(window: options.dycokeWindow)
         case "random": return RandomPruningCompressor(seed: options.seed)

@@ -125,12 +125,18 @@ public enum SyntheticBench {
             let p = (out as NSString).appendingPathComponent(name)
             guard fm.createFile(atPath: p, contents: data) else { throw OmniSIFTError("synth-bench: cannot write \(p)") }
         }
+        var written = files + ["items/*.safetensors (\(config.items))", "train/*.safetensors (\(config.items))"]
+        if config.vocab == .tiny {
+            try SyntheticBenchModelTemplate.write(
+                dim: config.dim, to: (out as NSString).appendingPathComponent(SyntheticBenchModelTemplate.folderName))
+            written.append(SyntheticBenchModelTemplate.folderName + "/ (config.json, tokenizer, generation config)")
+        }
         let f = first!.prompt
         return SyntheticBenchSummary(
             config: config, out: out, items: config.items, answers: counts, tokensPerItem: f.count,
             audioTokensPerItem: f.inputIds.filter { $0 == QwenOmniTokens.audio }.count,
             videoTokensPerItem: f.inputIds.filter { $0 == QwenOmniTokens.video }.count,
             targetAudioShare: targetShare / Double(config.items),
-            files: files + ["items/*.safetensors (\(config.items))", "train/*.safetensors (\(config.items))"])
+            files: written)
     }
 }

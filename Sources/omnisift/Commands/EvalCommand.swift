@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import OmniEval
-import OmniSIFT
 import OmniSIFTPipeline
+import OmniSIFT
 import OmniSIFTViz
 import QwenOmni
 
@@ -22,8 +22,8 @@ struct EvalCommand: ParsableCommand {
             SPEC 5, or the item's "prompt"), so the model folder needs the towers and the tokenizer.
 
             Per item the embeddings are made ONCE (the prefill file read, or the media decoded, preprocessed and \
-            encoded); every method x ratio answers from them with greedy decoding \
-            (--max-new-tokens, stop at <|im_end|>). `none` (full tokens) runs once; every other method at each \
+            encoded); every method x ratio answers from them with greedy decoding (--max-new-tokens, stop at the \
+            model folder's generation_config.json eos_token_id, else <|im_end|>). `none` (full tokens) runs once; every other method at each \
             --keep. The prediction is the answer's leading "X", "X.", "X:", "(X)", else its first standalone option \
             letter (upper case). Answers need a tokenizer to become text; an answer that cannot be decoded is written \
             as `undecoded` with its ids and is not scored.
@@ -55,6 +55,12 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "OmniSIFT: VGAS selector weights (default: thinker.compressor.* inside --model, when present).")
     var selector: String?
 
+    @Option(name: .customLong("audio-fallback"), help: "OmniSIFT without a selector: STVP + this stand-in for VGAS (\(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var audioFallback: String?
+
+    @Option(help: "OmniSIFT: which STVP criteria prune the video: both (as published), spatial or temporal (the ablation).")
+    var stvp: String = "both"
+
     @Option(help: "Only the first N items of the file.")
     var limit: Int?
 
@@ -80,6 +86,15 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         do { _ = try CompressorRegistry.parseList(methods) } catch { throw ValidationError("--methods: \(error)") }
         do { _ = try Self.keeps(keep) } catch { throw ValidationError("\(error)") }
+        if let f = audioFallback, AudioFallback(rawValue: f) == nil {
+            throw ValidationError("--audio-fallback '\(f)' is not one of: \(AudioFallback.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if audioFallback != nil && selector != nil {
+            throw ValidationError("--audio-fallback replaces the selector; give --selector or --audio-fallback, not both")
+        }
+        if STVP.Mode(rawValue: stvp) == nil {
+            throw ValidationError("--stvp '\(stvp)' is not one of: \(STVP.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1") }
         if maxNewTokens < 1 { throw ValidationError("--max-new-tokens \(maxNewTokens) must be at least 1") }
         if let shard { do { _ = try EvalShard(parsing: shard) } catch { throw ValidationError("\(error)") } }
@@ -111,13 +126,20 @@ struct EvalCommand: ParsableCommand {
         let benchmark = try BenchmarkFile.read(path: data)
         if benchmark.lineCount == 0 { throw EvalSetupError("--data \(data) holds no items (no non-blank lines)") }
         var options = CompressorOptions()
-        if methodList.contains("omnisift") {
+        options.stvpMode = STVP.Mode(rawValue: stvp) ?? .both
+        var variant: [String] = []
+        if let f = audioFallback {
+            options.audioFallback = AudioFallback(rawValue: f)!
+            variant.append("audio-fallback=\(f)")
+        } else if methodList.contains("omnisift") {
             options.selectorPath = try Self.selectorPath(selector: selector, model: model)
         }
-        let manifest = EvalManifest(
+        if options.stvpMode != .both { variant.append("stvp=\(options.stvpMode.rawValue)") }
+        var manifest = EvalManifest(
             data: Self.canonical(data), dataDigest: benchmark.digest, model: Self.canonical(model),
             selector: options.selectorPath.map(Self.canonical), maxNewTokens: maxNewTokens, methods: methodList,
             keeps: keeps, shard: shardSpec, limit: limit)
+        manifest.omnisiftVariant = variant.isEmpty ? nil : variant.joined(separator: ",")
         try EvalResultsStore.preflight(directory: output, manifest: manifest, resume: resume)
         // Media items need the towers and the tokenizer (the chat template): checked before any heavy work.
         let hasMedia = benchmark.items.contains { item in
@@ -156,7 +178,8 @@ struct EvalCommand: ParsableCommand {
         let store = try EvalResultsStore(directory: output, manifest: manifest, resume: resume)
         let keys = EvalRunKey.grid(methods: methodList, keeps: keeps)
         let path = PrefillAnswerPath(model: loaded.model, config: loaded.config.thinker, compressors: compressors,
-                                     options: options, maxNewTokens: maxNewTokens, media: media)
+                                     options: options, maxNewTokens: maxNewTokens, media: media,
+                                     stopTokens: try GenerationConfigFile.stopTokens(modelPath: model))
         let runner = EvalRunner(answering: path, decoder: decoder, keys: keys, shard: shardSpec, limit: limit)
 
         // ---- The run ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ struct GenerateCommand: ParsableCommand {
             Decoding is greedy unless --temperature is given (then nucleus sampling with --top-p, seeded by \
             --seed). New tokens take positions cache_position + rope_delta on all three axes, where the cache \
             position counts the UNCOMPRESSED prompt (SPEC 2.2). Decoding stops after --max-new-tokens or at a \
-            stop token (default <|im_end|> 151645 and <|endoftext|> 151643 when inside the vocabulary).
+            stop token (the model folder's generation_config.json eos_token_id when it has one, else <|im_end|> 151645 and <|endoftext|> 151643 when inside the vocabulary).
 
             With --tokenizer DIR the new tokens are also decoded to text (special tokens and ids outside the \
             tokenizer left out, as Hugging Face decode with skip_special_tokens does). With --prompt P (needs \
@@ -82,7 +82,7 @@ struct GenerateCommand: ParsableCommand {
     var topP: Float { sampling.topP }
     var seed: UInt64 { sampling.seed }
 
-    @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults).")
+    @Option(name: .customLong("stop-token"), help: "Stop token id (repeatable; replaces the defaults: the model folder's generation_config.json eos_token_id, else <|im_end|> and <|endoftext|>).")
     var stopTokens: [Int] = []
 
 
@@ -166,7 +166,7 @@ struct GenerateCommand: ParsableCommand {
 
         // ---- Prefill and decode ----------------------------------------------------------------------------
         let settings = GenerationSettings(maxNewTokens: maxNewTokens, temperature: temperature, topP: topP, seed: seed,
-                                          stopTokens: stopTokens)
+                                          stopTokens: stopTokens.isEmpty ? try GenerationConfigFile.stopTokens(modelPath: model) : stopTokens)
         let run = try GenerationReport(model: thinker, prompt: prompt, settings: settings)
         let tokens = run.tokens
         let tm = run.timings

@@ -31,8 +31,9 @@ struct TrainCommand: ParsableCommand {
             OUT_DIR gets train_log.jsonl (one line per step), checkpoint-<step>/ (the latest: weights, \
             optimizer.safetensors, trainer_state.json; --resume continues from it bit for bit) and, at the end, \
             selector.safetensors (thinker.compressor.*, loads with `compress --selector`) and, when the thinker \
-            trains, model/ (config.json + model.safetensors, a Hugging Face style folder; with selector+llm the \
-            selector is inside too).
+            trains (or with --export-model in selector mode), model/ (config.json + model.safetensors, a Hugging Face \
+            style folder, plus the source folder's tokenizer and generation_config.json; with selector+llm or \
+            --export-model the selector is inside too, as thinker.compressor.*).
             """
     )
 
@@ -60,7 +61,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Target retained audio+video fraction, planned per item (instead of --rho-video).")
     var keep: Double?
 
-    @Option(help: "Optimiser steps (instead of --epochs).")
+    @Option(help: "Optimiser steps (instead of --epochs); 0 with --train selector writes the initial selector untrained (a baseline).")
     var steps: Int?
 
     @Option(help: "Epochs over the items (default 1): steps = ceil(epochs x items / batch).")
@@ -105,6 +106,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("activation-memory-gb"), help: "Keep all layers' activations when they fit in this many GB, else recompute layer by layer in the backward.")
     var activationMemoryGB: Double = 4
 
+    @Flag(name: .customLong("export-model"), help: "With --train selector: at the end also write model/, the --model checkpoint with the trained selector inside (thinker.compressor.*), a folder eval --model and run take as it is.")
+    var exportModel = false
+
     @Flag(help: "Print a JSON report.")
     var json = false
 
@@ -143,6 +147,9 @@ struct TrainCommand: ParsableCommand {
         }
         if initRandom == nil && model == nil { throw ValidationError("--model DIR is required (or --init-random CONFIG)") }
         if saveEvery < 0 { throw ValidationError("--save-every \(saveEvery) must be >= 0") }
+        if exportModel && mode != .selector {
+            throw ValidationError("--export-model is for --train selector (the thinker modes always write model/)")
+        }
 
         // The thinker.
         let thinker: TrainableThinker, qwen: QwenOmniConfig, configJSON: Data
@@ -173,6 +180,17 @@ struct TrainCommand: ParsableCommand {
                     numHeads: selectorHeads ?? VGASSelector.defaultHeads, seed: seed)
             }
         }
+        if steps == 0 {
+            // The untrained baseline: the initial weights, written without a step.
+            guard mode == .selector, let selector else {
+                throw ValidationError("--steps 0 writes the initial selector (the untrained baseline); it needs --train selector")
+            }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let path = (output as NSString).appendingPathComponent("selector.safetensors")
+            try selector.snapshot().save(to: path)
+            print("untrained selector (initialisation, seed \(seed), 0 steps) written to \(path)")
+            return
+        }
         let budget: TrainingBudget
         if let keep {
             budget = .keep(keep, rhoAudio: rhoAudio)
@@ -198,6 +216,13 @@ struct TrainCommand: ParsableCommand {
                                   output: output, thinkerConfig: qwen.thinker, configJSON: configJSON,
                                   passthrough: passthrough)
         trainer.saveEvery = saveEvery
+        trainer.exportModelWithSelector = exportModel
+        // The source folder's tokenizer and generation config go into every model/ folder.
+        let source = initRandom.map { ($0 as NSString).deletingLastPathComponent } ?? model!
+        var sourceIsDir: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: source.isEmpty ? "." : source, isDirectory: &sourceIsDir)
+        trainer.companions = try Trainer.companionFiles(
+            of: sourceIsDir.boolValue ? (source.isEmpty ? "." : source) : (source as NSString).deletingLastPathComponent)
         try trainer.checkItems()
         if resume { try trainer.resume() }
 
@@ -222,7 +247,7 @@ struct TrainCommand: ParsableCommand {
         if showLine { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(start)
         let selectorPath = mode.usesSelector ? (output as NSString).appendingPathComponent("selector.safetensors") : nil
-        let modelPath = mode.trainsThinker ? (output as NSString).appendingPathComponent("model") : nil
+        let modelPath = mode.trainsThinker || exportModel ? (output as NSString).appendingPathComponent("model") : nil
         let report = Report(mode: mode.rawValue, steps: trainer.step, items: items.count,
                             finalLoss: last?.loss ?? .nan, firstLoss: first?.loss ?? .nan, evalLoss: last?.evalLoss,
                             seconds: seconds, tokensPerSecond: last?.tokensPerSecond ?? 0,
