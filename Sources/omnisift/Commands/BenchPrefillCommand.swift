@@ -29,9 +29,10 @@ struct BenchPrefillCommand: ParsableCommand {
 
             --compare-llamacpp DIR reads the llama-bench JSON files of tools/bench_llamacpp.sh (random Qwen2 models \
             of the same text shapes at two depths, GGUF BF16 / F16 / Q8_0) and prints llama.cpp's ms per layer \
-            beside ours at the same token counts: the per-layer time is the two depths' difference divided by the \
-            difference in layers, so the embedding, the lm_head and fixed costs cancel; generation (tg) is ms per \
-            layer per token, ours as decode steps from an empty cache.
+            beside ours at the same token counts: the per-layer time is the two depths' difference (fastest \
+            repetitions) divided by the difference in layers, so the embedding, the lm_head and fixed costs cancel; \
+            generation (tg) is ms per layer per token, ours as decode steps from an empty cache. Tokens/s at full \
+            depth are the per-layer times times the model's layers (layers only).
             """
     )
 
@@ -51,6 +52,8 @@ struct BenchPrefillCommand: ParsableCommand {
     @Flag(help: "Skip the PyTorch comparison.") var noTorch = false
     @Option(help: ArgumentHelp("Also compare with llama.cpp: a folder of tools/bench_llamacpp.sh's llama-bench JSON files; our per-layer times are measured at the same shapes and token counts.", valueName: "dir"))
     var compareLlamacpp: String?
+    @Option(help: ArgumentHelp("With --compare-llamacpp: only these llama-bench tests, comma-separated (e.g. tg32,pp1415; default all in the folder).", valueName: "tests"))
+    var llamacppTests: String?
     @Flag(help: "Print a JSON report.") var json = false
 
     struct Row: Codable {
@@ -81,11 +84,19 @@ struct BenchPrefillCommand: ParsableCommand {
         var swiftMsPerLayer: Double
         /// llama.cpp ms / Swift ms (> 1: Swift faster).
         var llamaCppOverSwift: Double
+        /// Tokens/s of the model's decoder layers at full depth (36 for 3B, 28 for 7B) from the per-layer times:
+        /// prompt tokens/s for a prompt test, generated tokens/s for a generation test; embedding, lm_head and
+        /// sampling not included.
+        var llamaCppTokensPerSecondFullDepth: Double
+        var swiftTokensPerSecondFullDepth: Double
     }
 
     struct Report: Codable {
         var llamacpp: [LlamaCppRow]?
         var llamacppMachine: String?
+        var llamacppSettings: String?
+        /// How our decode steps (one row) compute the projections with this storage.
+        var decodeProducts: String
         var note: String
         var blas: String
         var threads: Int
@@ -133,9 +144,20 @@ struct BenchPrefillCommand: ParsableCommand {
         if !["auto", "float32", "bf16"].contains(storage) {
             throw ValidationError("--storage must be auto, float32 or bf16")
         }
+        if llamacppTests != nil && compareLlamacpp == nil {
+            throw ValidationError("--llamacpp-tests needs --compare-llamacpp DIR")
+        }
+        for t in parsedLlamaTests() ?? [] where t.range(of: #"^(pp|tg)[1-9][0-9]*$"#, options: .regularExpression) == nil {
+            throw ValidationError("--llamacpp-tests: '\(t)' is not a llama-bench test name like pp1415 or tg32")
+        }
         for (name, v) in [("--query-block", queryBlock), ("--key-block", keyBlock), ("--chunk-rows", chunkRows)] {
             if let v, v < 1 { throw ValidationError("\(name) \(v) must be >= 1") }
         }
+    }
+
+    /// `--llamacpp-tests` as a list (nil: all tests).
+    func parsedLlamaTests() -> [String]? {
+        llamacppTests.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
     }
 
     /// `--storage` with `auto` resolved: bf16 where AMX runs the bf16 products, else float32.
@@ -147,6 +169,11 @@ struct BenchPrefillCommand: ParsableCommand {
     var productsDescription: String {
         MatrixProducts.path(float32: resolvedStorage != "bf16", bf16: resolvedStorage == "bf16",
                             rows: ThinkerModel.defaultChunkRows).rawValue
+    }
+
+    /// How a decode step (one row) computes the projections with the resolved storage.
+    var decodeProductsDescription: String {
+        MatrixProducts.path(float32: resolvedStorage != "bf16", bf16: resolvedStorage == "bf16", rows: 1).rawValue
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
@@ -265,7 +292,8 @@ struct BenchPrefillCommand: ParsableCommand {
         }
         let llamaMachine = llamaRuns?.machine
         if json {
-            let report = Report(llamacpp: llama, llamacppMachine: llamaMachine, note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
+            let report = Report(llamacpp: llama, llamacppMachine: llamaMachine, llamacppSettings: llamaRuns?.settings,
+                                decodeProducts: decodeProductsDescription, note: note, blas: BLASBackend.shared.description, threads: BLASBackend.shared.threads,
                                 sgemmGflops: peak, layersRun: layers, storage: resolvedStorage,
                                 products: productsDescription, rows: rows)
             try JSONOutput.print(report)
@@ -287,12 +315,19 @@ struct BenchPrefillCommand: ParsableCommand {
         if let llama {
             print("")
             print("llama.cpp (\(compareLlamacpp!)\(llamaMachine.map { "; " + $0.replacingOccurrences(of: "\n", with: "; ") } ?? "")): "
-                  + "ms per layer from two depths' difference (embedding, lm_head and fixed costs cancel); ours: "
-                  + "\(resolvedStorage) weights, \(productsDescription)")
-            var l = TextTable(columns: ["shape", "llama.cpp type", "test", "llama.cpp ms/layer", "Swift ms/layer", "llama.cpp/Swift"])
+                  + "ms per layer = (fastest time at L2 layers - at L1) / (L2 - L1), so the token embedding, the lm_head "
+                  + "and fixed costs, the same at both depths, cancel")
+            if let s = llamaRuns?.settings, !s.isEmpty { print("llama-bench settings: \(s)") }
+            print("ours: \(resolvedStorage) weights; prompts: \(productsDescription); decode steps: \(decodeProductsDescription); "
+                  + "total of \(layers) layer(s) / \(layers), no embedding or lm_head in the run")
+            print("tok/s at full depth: the per-layer time times the model's layers (3B 36, 7B 28), layers only")
+            var l = TextTable(columns: ["shape", "llama.cpp type", "test", "llama.cpp ms/layer", "Swift ms/layer",
+                                        "llama.cpp/Swift", "llama.cpp tok/s", "Swift tok/s"])
             for r in llama {
                 l.addRow(r.shape, r.type, r.test, String(format: "%.2f", r.llamaCppMsPerLayer),
-                         String(format: "%.2f", r.swiftMsPerLayer), String(format: "%.2fx", r.llamaCppOverSwift))
+                         String(format: "%.2f", r.swiftMsPerLayer), String(format: "%.2fx", r.llamaCppOverSwift),
+                         String(format: "%.1f", r.llamaCppTokensPerSecondFullDepth),
+                         String(format: "%.1f", r.swiftTokensPerSecondFullDepth))
             }
             print(l.render())
         }
@@ -304,7 +339,10 @@ struct BenchPrefillCommand: ParsableCommand {
                              rows: [Row]) throws -> [LlamaCppRow] {
         var out: [LlamaCppRow] = []
         for (name, c) in shapes {
-            let entries = cmp.entries.filter { $0.shape == name }
+            let wanted = parsedLlamaTests()
+            let entries = cmp.entries.filter { e in
+                e.shape == name && (wanted?.contains(e.prompt > 0 ? "pp\(e.prompt)" : "tg\(e.generated)") ?? true)
+            }
             if entries.isEmpty { continue }
             let model = try makeModel(c)
             var ours: [String: Double] = [:]
@@ -342,8 +380,12 @@ struct BenchPrefillCommand: ParsableCommand {
                     if !json { print(String(format: "  %@ %@: %.2f ms/layer (Swift)", name, key, ours[key]!)) }
                 }
                 let mine = ours[key]!
+                // Tokens per test (a prompt's tokens, or one generated token: tg times are per token already).
+                let perTest = Double(max(e.prompt, 1)) * 1000 / Double(c.numHiddenLayers)
                 out.append(LlamaCppRow(shape: name, type: e.type, test: key, llamaCppMsPerLayer: e.msPerLayer,
-                                       swiftMsPerLayer: mine, llamaCppOverSwift: e.msPerLayer / mine))
+                                       swiftMsPerLayer: mine, llamaCppOverSwift: e.msPerLayer / mine,
+                                       llamaCppTokensPerSecondFullDepth: perTest / e.msPerLayer,
+                                       swiftTokensPerSecondFullDepth: perTest / mine))
             }
         }
         return out

@@ -5,10 +5,11 @@ import Foundation
 /// --compare-llamacpp DIR`.
 ///
 /// The files are `llamabench-<shape>-L<layers>-<type>.json` (one llama-bench run: a JSON array of tests with
-/// `n_prompt`, `n_gen`, `avg_ns`). For each shape and type, two depths L1 < L2 give the per-layer time of a test as
-/// (time(L2) - time(L1)) / (L2 - L1): the token embedding, the final norm, the lm_head and llama.cpp's fixed costs
-/// are the same at both depths and cancel exactly. Prompt tests give ms per layer for `n_prompt` tokens; generation
-/// tests ms per layer per generated token.
+/// `n_prompt`, `n_gen`, `samples_ns` and `avg_ns`). A test's time is its fastest repetition (`samples_ns`; `avg_ns`
+/// when a file has no samples), as ours is: on a shared machine the minimum is the least disturbed figure. For each
+/// shape and type, two depths L1 < L2 give the per-layer time of a test as (time(L2) - time(L1)) / (L2 - L1): the
+/// token embedding, the final norm, the lm_head and llama.cpp's fixed costs are the same at both depths and cancel
+/// exactly. Prompt tests give ms per layer for `n_prompt` tokens; generation tests ms per layer per generated token.
 struct LlamaCppComparison {
     struct Entry: Codable, Equatable {
         var shape: String
@@ -25,10 +26,13 @@ struct LlamaCppComparison {
     var entries: [Entry]
     /// The machine line of the run (`machine.txt`), when present.
     var machine: String?
+    /// llama-bench's settings of the first test read (build, threads, batch sizes, flash attention, KV type).
+    var settings: String?
 
     /// Reads every `llamabench-*.json` of `dir`. Throws when the folder has none, a file is not llama-bench JSON,
     /// or a shape/type has fewer than two depths.
     init(directory dir: String) throws {
+        var settings: String?
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         let pattern = try NSRegularExpression(pattern: #"^llamabench-([a-z0-9]+)-L([0-9]+)-([a-z0-9_]+)\.json$"#)
         var runs: [String: [Int: [String: Double]]] = [:]  // "shape/type" -> depth -> "p<n>" / "g<n>" -> avg ns
@@ -43,10 +47,12 @@ struct LlamaCppComparison {
                 throw ValidationError("\(path): not llama-bench JSON output (an array of tests)")
             }
             for t in tests {
+                let samples = (t["samples_ns"] as? [NSNumber])?.map(\.doubleValue) ?? []
                 guard let np = t["n_prompt"] as? Int, let ng = t["n_gen"] as? Int,
-                      let ns = (t["avg_ns"] as? Double) ?? (t["avg_ns"] as? Int).map(Double.init) else {
-                    throw ValidationError("\(path): a test lacks n_prompt, n_gen or avg_ns")
+                      let ns = samples.min() ?? (t["avg_ns"] as? NSNumber)?.doubleValue else {
+                    throw ValidationError("\(path): a test lacks n_prompt, n_gen or samples_ns / avg_ns")
                 }
+                if settings == nil { settings = Self.settings(of: t) }
                 if np == 0 && ng == 0 { continue }
                 runs["\(shape)/\(type)", default: [:]][depth, default: [:]][np > 0 ? "p\(np)" : "g\(ng)"] = ns
             }
@@ -73,7 +79,20 @@ struct LlamaCppComparison {
             }
         }
         entries = out
+        self.settings = settings
         machine = (try? String(contentsOfFile: (dir as NSString).appendingPathComponent("machine.txt"), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// "build b1234 (abc), 2 threads, batch 2048 / ubatch 512, flash attention 1, KV f16/f16" from a test's fields.
+    static func settings(of t: [String: Any]) -> String {
+        func v(_ k: String) -> String? { t[k].map { "\($0)" } }
+        var parts: [String] = []
+        if let c = v("build_commit") { parts.append("build \(c)" + (v("build_number").map { " (\($0))" } ?? "")) }
+        if let n = v("n_threads") { parts.append("\(n) threads") }
+        if let b = v("n_batch"), let u = v("n_ubatch") { parts.append("batch \(b) / ubatch \(u)") }
+        if let f = v("flash_attn") { parts.append("flash attention \(f)") }
+        if let k = v("type_k"), let vv = v("type_v") { parts.append("KV \(k)/\(vv)") }
+        return parts.joined(separator: ", ")
     }
 }
