@@ -21,9 +21,9 @@ struct LlamaCppComparisonTests {
         #expect(cmp.machine == "cpu: test")
         let pp = try #require(cmp.entries.first { $0.prompt == 1415 })
         #expect(pp.shape == "3B" && pp.type == "BF16" && pp.depths == [2, 4])
-        #expect(abs(pp.msPerLayer - 30) < 1e-9)
+        #expect(abs((pp.msPerLayer ?? .nan) - 30) < 1e-9)
         let tg = try #require(cmp.entries.first { $0.generated == 32 })
-        #expect(abs(tg.msPerLayer - 2) < 1e-9)
+        #expect(abs((tg.msPerLayer ?? .nan) - 2) < 1e-9)
     }
 
     @Test("a test's time is its fastest repetition (samples_ns), not the mean; the settings are read from the file")
@@ -43,9 +43,22 @@ struct LlamaCppComparisonTests {
         let cmp = try LlamaCppComparison(directory: dir.path)
         let pp = try #require(cmp.entries.first)
         #expect(pp.shape == "7B" && pp.type == "Q8_0" && pp.prompt == 5570 && pp.depths == [1, 3])
-        #expect(abs(pp.msPerLayer - 40) < 1e-9)
+        #expect(abs((pp.msPerLayer ?? .nan) - 40) < 1e-9)
         #expect(cmp.settings == "build 0c1e570 (1), 2 threads, batch 2048 / ubatch 512, flash attention 1, KV f16/f16")
         #expect(cmp.machine == nil)
+    }
+
+    @Test("a deeper model measured no slower than the shallower one (load noise) gives no per-layer time, not a negative one")
+    func noiseGivesNoTime() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.write(dir, "llamabench-3b-L1-bf16.json", [(1415, 0, 7e9), (0, 32, 38.9e9)])
+        try Self.write(dir, "llamabench-3b-L3-bf16.json", [(1415, 0, 35e9), (0, 32, 35.0e9)])
+        let cmp = try LlamaCppComparison(directory: dir.path)
+        let tg = try #require(cmp.entries.first { $0.generated == 32 })
+        #expect(tg.msPerLayer == nil)
+        let pp = try #require(cmp.entries.first { $0.prompt == 1415 })
+        #expect(abs((pp.msPerLayer ?? .nan) - 14_000) < 1e-6)
     }
 
     @Test("a folder without runs, a single depth or a file that is not llama-bench JSON is an error naming the problem")

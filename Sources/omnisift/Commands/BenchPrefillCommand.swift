@@ -80,14 +80,15 @@ struct BenchPrefillCommand: ParsableCommand {
         var shape: String
         var type: String
         var test: String
-        var llamaCppMsPerLayer: Double
+        /// nil when llama.cpp's deeper model was not slower than the shallower one (noise; see LlamaCppComparison).
+        var llamaCppMsPerLayer: Double?
         var swiftMsPerLayer: Double
         /// llama.cpp ms / Swift ms (> 1: Swift faster).
-        var llamaCppOverSwift: Double
+        var llamaCppOverSwift: Double?
         /// Tokens/s of the model's decoder layers at full depth (36 for 3B, 28 for 7B) from the per-layer times:
         /// prompt tokens/s for a prompt test, generated tokens/s for a generation test; embedding, lm_head and
         /// sampling not included.
-        var llamaCppTokensPerSecondFullDepth: Double
+        var llamaCppTokensPerSecondFullDepth: Double?
         var swiftTokensPerSecondFullDepth: Double
     }
 
@@ -324,9 +325,10 @@ struct BenchPrefillCommand: ParsableCommand {
             var l = TextTable(columns: ["shape", "llama.cpp type", "test", "llama.cpp ms/layer", "Swift ms/layer",
                                         "llama.cpp/Swift", "llama.cpp tok/s", "Swift tok/s"])
             for r in llama {
-                l.addRow(r.shape, r.type, r.test, String(format: "%.2f", r.llamaCppMsPerLayer),
-                         String(format: "%.2f", r.swiftMsPerLayer), String(format: "%.2fx", r.llamaCppOverSwift),
-                         String(format: "%.1f", r.llamaCppTokensPerSecondFullDepth),
+                l.addRow(r.shape, r.type, r.test,
+                         r.llamaCppMsPerLayer.map { String(format: "%.2f", $0) } ?? "n/a (deeper not slower: noise)",
+                         String(format: "%.2f", r.swiftMsPerLayer), r.llamaCppOverSwift.map { String(format: "%.2fx", $0) } ?? "-",
+                         r.llamaCppTokensPerSecondFullDepth.map { String(format: "%.1f", $0) } ?? "-",
                          String(format: "%.1f", r.swiftTokensPerSecondFullDepth))
             }
             print(l.render())
@@ -383,8 +385,8 @@ struct BenchPrefillCommand: ParsableCommand {
                 // Tokens per test (a prompt's tokens, or one generated token: tg times are per token already).
                 let perTest = Double(max(e.prompt, 1)) * 1000 / Double(c.numHiddenLayers)
                 out.append(LlamaCppRow(shape: name, type: e.type, test: key, llamaCppMsPerLayer: e.msPerLayer,
-                                       swiftMsPerLayer: mine, llamaCppOverSwift: e.msPerLayer / mine,
-                                       llamaCppTokensPerSecondFullDepth: perTest / e.msPerLayer,
+                                       swiftMsPerLayer: mine, llamaCppOverSwift: e.msPerLayer.map { $0 / mine },
+                                       llamaCppTokensPerSecondFullDepth: e.msPerLayer.map { perTest / $0 },
                                        swiftTokensPerSecondFullDepth: perTest / mine))
             }
         }

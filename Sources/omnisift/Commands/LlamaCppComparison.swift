@@ -18,8 +18,9 @@ struct LlamaCppComparison {
         var prompt: Int
         /// Generated tokens (0 for a prompt test).
         var generated: Int
-        /// ms per layer for the whole prompt, or per generated token.
-        var msPerLayer: Double
+        /// ms per layer for the whole prompt, or per generated token; nil when the deeper model was not slower
+        /// (load noise larger than the layers' own time: no per-layer time can be read from that pair).
+        var msPerLayer: Double?
         var depths: [Int]
     }
 
@@ -71,10 +72,10 @@ struct LlamaCppComparison {
             for test in byDepth[lo]!.keys.sorted() {
                 guard let a = byDepth[lo]![test], let b = byDepth[hi]![test] else { continue }
                 let n = Int(test.dropFirst())!
-                let perLayer = (b - a) / Double(hi - lo) / 1e6
+                let perLayer = b > a ? (b - a) / Double(hi - lo) / 1e6 : nil
                 let isPrompt = test.hasPrefix("p")
                 out.append(Entry(shape: parts[0].uppercased(), type: parts[1].uppercased(), prompt: isPrompt ? n : 0,
-                                 generated: isPrompt ? 0 : n, msPerLayer: isPrompt ? perLayer : perLayer / Double(n),
+                                 generated: isPrompt ? 0 : n, msPerLayer: perLayer.map { isPrompt ? $0 : $0 / Double(n) },
                                  depths: [lo, hi]))
             }
         }
