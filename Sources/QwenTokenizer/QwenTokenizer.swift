@@ -135,6 +135,9 @@ public final class QwenTokenizer: Sendable {
         return vocabIds.lookup(ByteLevel.bytes(ofTokenText: token)).map(Int.init)
     }
 
+    /// Whether the text between added tokens is NFC-normalised before splitting (`normalizer` NFC).
+    public var normalizesNFC: Bool { nfc }
+
     /// True when `id` is a token of this tokenizer.
     public func contains(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && tokenStart[id] >= 0 }
 
