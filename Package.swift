@@ -135,5 +135,9 @@ if Context.environment["OMNISIFT_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-config", dependencies: ["QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/Config", swiftSettings: libFuzzerEntry),
         .executableTarget(name: "fuzz-server", dependencies: ["OmniServerAPI", "FuzzSupport"], path: "Fuzz/Server", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-tokenizer", dependencies: ["QwenTokenizer", "QwenOmni", "FuzzSupport"],
+                          path: "Fuzz/Tokenizer", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-eval", dependencies: ["OmniEval", "OmniSIFT", "QwenTokenizer", "QwenOmni", "FuzzSupport"],
+                          path: "Fuzz/Eval", swiftSettings: libFuzzerEntry),
     ]
 }
