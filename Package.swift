@@ -97,7 +97,8 @@ let package = Package(
         .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni", "OmniSIFTPipeline", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni", "OmniSIFTPipeline", "OmniSIFTTestSupport"],
+                    resources: [.copy("Fixtures")]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         // Its Fixtures/e2e (the tiny end-to-end checkpoint) is read by path through OmniSIFTTestSupport's E2EFixtures

@@ -4,14 +4,12 @@ import Testing
 @testable import OmniEval
 
 /// Inputs of the eval fuzz target (Fuzz/Eval, README "Fuzzing") that broke one of its invariants, kept as files
-/// under Fixtures/fuzz/ (read by path: this test target has no resources): each must now give the documented
-/// result.
+/// under Fixtures/fuzz/: each must now give the documented result.
 @Suite("Fuzz regressions (benchmark jsonl)")
 struct EvalFuzzRegressionTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz")
-
     static func parse(_ name: String, path: String = "/data/bench/bench.jsonl") throws -> BenchmarkFile {
-        BenchmarkFile.parse(data: try Data(contentsOf: fixtures.appendingPathComponent(name)), path: path)
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/fuzz"))
+        return BenchmarkFile.parse(data: try Data(contentsOf: url), path: path)
     }
 
     @Test("a NUL in prefill_path (fuzz-eval: the path became item.safetensors%00/../zzz, another file) is refused")
