@@ -57,3 +57,26 @@ struct TokenizerFuzzRegressionTests {
         #expect(try TokenizerBadInputTests.loadError(["tokenizer.json": twice]) == "(loaded)")
     }
 }
+
+/// Found reading the loader while writing the fuzz target (the round trip cannot see it: both readings decode
+/// the same): a merge listed twice.
+@Suite("Tokenizer duplicate merges")
+struct TokenizerDuplicateEntryTests {
+    @Test("a merge listed twice takes its last rank, as tokenizers 0.23.3 (tools/check_duplicate_merges.py: [256, 99])")
+    func duplicateMergeTakesItsLastRank() throws {
+        let json = try TokenizerBadInputTests.tokenizerJSON { root in
+            var model = root["model"] as! [String: Any]
+            var vocab = model["vocab"] as! [String: Int]
+            vocab["bc"] = 258
+            model["vocab"] = vocab
+            model["merges"] = [["b", "c"], ["a", "b"], ["b", "c"]]
+            root["model"] = model
+        }
+        let dir = try OmniFixture.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(json.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+        let t = try QwenTokenizer.load(folder: dir.path)
+        #expect(t.encode("abc") == [256, 99])
+        #expect(t.mergeCount == 3)
+    }
+}
