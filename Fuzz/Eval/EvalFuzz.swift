@@ -10,7 +10,7 @@ import QwenTokenizer
 /// `--limit` / `--shard` selection, then the run itself into a results folder: `PrefillAnswerPath.prepare` on
 /// each selected item (the paths point into a scratch benchmark folder holding the tiny thinker's prefill file
 /// `item.safetensors`, a compressed one `compressed.safetensors`, a non-media file `clip.mp4` and a folder
-/// `sub/`), greedy answers of the tiny thinker at full tokens and with OmniSIFT at 35 %, decoding with the real
+/// `sub/`; `video_path` items stop at the answer path's media check, as no towers are loaded here), greedy answers of the tiny thinker at full tokens and with OmniSIFT at 35 %, decoding with the real
 /// Qwen2.5-Omni tokenizer, scoring, `items.jsonl` / `errors.jsonl` read back and a `--resume` run that must find
 /// everything done, and the summary.
 ///
