@@ -97,7 +97,8 @@ let package = Package(
         .testTarget(name: "OmniNNTests", dependencies: ["OmniNN"]),
         .testTarget(name: "QwenOmniTests", dependencies: ["QwenOmni", "OmniNN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OmniSIFTTests", dependencies: ["OmniSIFT", "OmniNN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni", "OmniSIFTPipeline", "OmniSIFTTestSupport"]),
+        .testTarget(name: "OmniEvalTests", dependencies: ["OmniEval", "OmniSIFT", "QwenOmni", "OmniSIFTPipeline", "OmniSIFTTestSupport"],
+                    resources: [.copy("Fixtures")]),
         // What only tests need: the PNG decoder the picture tests read their output back with.
         .target(name: "OmniSIFTTestSupport", dependencies: ["OmniSIFTViz"], path: "Tests/TestSupport"),
         // Its Fixtures/e2e (the tiny end-to-end checkpoint) is read by path through OmniSIFTTestSupport's E2EFixtures
@@ -135,5 +136,9 @@ if Context.environment["OMNISIFT_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-config", dependencies: ["QwenOmni", "SafeTensors", "OmniTensor", "FuzzSupport"],
                           path: "Fuzz/Config", swiftSettings: libFuzzerEntry),
         .executableTarget(name: "fuzz-server", dependencies: ["OmniServerAPI", "FuzzSupport"], path: "Fuzz/Server", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-tokenizer", dependencies: ["QwenTokenizer", "QwenOmni", "FuzzSupport"],
+                          path: "Fuzz/Tokenizer", swiftSettings: libFuzzerEntry),
+        .executableTarget(name: "fuzz-eval", dependencies: ["OmniEval", "OmniSIFT", "QwenTokenizer", "QwenOmni", "FuzzSupport"],
+                          path: "Fuzz/Eval", swiftSettings: libFuzzerEntry),
     ]
 }

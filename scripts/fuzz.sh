@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/, README "Bad input") with libFuzzer + AddressSanitizer into .build-fuzz and
-# runs them. Usage: scripts/fuzz.sh [TARGET|all] [SECONDS]   (TARGET: safetensors, prefill, config, server; default all, 60 s)
+# runs them. Usage: scripts/fuzz.sh [TARGET|all] [SECONDS]
+# (TARGET: safetensors, prefill, config, server, tokenizer, eval; default all, 60 s)
 #
 # Each target starts from its committed seeds (Fuzz/corpus/TARGET, never written) plus what earlier runs found
 # (.build-fuzz/corpus/TARGET, kept between runs), with its dictionary (Fuzz/dict). A crash, a sanitizer report, an
 # input running longer than 10 s or a single allocation above 1 GiB stops the target; the input is saved under
-# .build-fuzz/crashes/TARGET/ and the script exits 1 once all targets ran. Fuzzers run under `nice -n 19`.
+# .build-fuzz/crashes/TARGET/ and the script exits 1 once all targets ran. Fuzzers run under `nice -n 19`
+# (FUZZ_NICE=N for another niceness).
 # Environment: FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS=-runs=100000); FUZZ_NO_BUILD=1 skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(safetensors prefill config server)
+all_targets=(safetensors prefill config server tokenizer eval)
 target=${1:-all}
 seconds=${2:-60}
 if [ "$target" = all ]; then targets=("${all_targets[@]}"); else targets=("$target"); fi
@@ -47,14 +49,14 @@ for t in "${targets[@]}"; do
   artifacts="$scratch/crashes/$t/"  # not "artifacts": SwiftPM empties $scratch/artifacts when it builds
   log="$scratch/fuzz-$t.log"
   mkdir -p "$corpus" "$artifacts"
-  case $t in config) dict=config ;; server) dict=server ;; *) dict=safetensors ;; esac  # prefill files are safetensors files
+  dict=$t; [ -f "Fuzz/dict/$t.dict" ] || dict=safetensors  # prefill files are safetensors files
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024
         -dict="Fuzz/dict/$dict.dict" -artifact_prefix="$artifacts" -print_final_stats=1)
   echo "fuzz: running fuzz-$t for $seconds s (log: $log)"
   # shellcheck disable=SC2086
   # The Swift runtime's own crash backtracer would hold the crash for up to 30 s and outlive the fuzzer: off.
   # One thread: a parallel loop of a niced fuzzer on a loaded machine waits for its slowest thread (false timeouts).
-  if OMNISIFT_THREADS=${OMNISIFT_THREADS:-1} SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n 19 "$scratch/release/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
+  if OMNISIFT_THREADS=${OMNISIFT_THREADS:-1} SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} nice -n "${FUZZ_NICE:-19}" "$scratch/release/fuzz-$t" "${args[@]}" ${FUZZ_ARGS:-} \
       "$corpus" "Fuzz/corpus/$t" >"$log" 2>&1; then
     result=ok
   else

@@ -149,6 +149,115 @@ def main():
                                   "vision_start_token_id": 200, "vision_end_token_id": 203}}
     write("config", "minimal_rope_parameters.json", json.dumps(minimal).encode())
 
+    tokenizer_seeds()
+    eval_seeds()
+
+
+TOK = os.path.join(ROOT, "Tests", "Fixtures", "qwen2.5-omni-tokenizer")
+TOK_CASES = os.path.join(ROOT, "Tests", "QwenTokenizerTests", "Fixtures")
+
+
+def small_tokenizer(extra=60):
+    """A small consistent slice of the real tokenizer: the 256 byte tokens (ids 0-255), the first `extra`
+    merges whose parts and result are in that slice (the real ids kept), the 22 added tokens renumbered after
+    them, and the real normalizer / pre-tokenizer / decoder. Returns (tokenizer.json, vocab, merges, added)."""
+    real = json.load(open(os.path.join(TOK, "tokenizer.json"), encoding="utf-8"))
+    by_id = sorted(real["model"]["vocab"].items(), key=lambda kv: kv[1])
+    vocab = dict(by_id[:256 + extra])
+    merges = [m for m in real["model"]["merges"][:extra + 50]
+              if m[0] in vocab and m[1] in vocab and m[0] + m[1] in vocab][:extra]
+    top = max(vocab.values()) + 1
+    added = [dict(a, id=top + k) for k, a in enumerate(real["added_tokens"])]
+    t = dict(real, added_tokens=added, model=dict(real["model"], vocab=vocab, merges=merges))
+    return t, vocab, merges, added
+
+
+def tokenizer_config(added, template=True):
+    real = json.load(open(os.path.join(TOK, "tokenizer_config.json"), encoding="utf-8"))
+    c = dict(real, added_tokens_decoder={str(a["id"]): {k: v for k, v in a.items() if k != "id"} for a in added})
+    if not template:
+        c.pop("chat_template", None)
+    return c
+
+
+def tokenizer_seeds():
+    """fuzz-tokenizer: mode byte (Fuzz/Tokenizer) then the payload."""
+    cases = json.load(open(os.path.join(TOK_CASES, "encode_cases.json"), encoding="utf-8"))["cases"]
+    # texts: a spread of the parity cases (every 40th, plus the long and special-token ones), one seed each
+    picked = [c["text"] for c in cases[::40]] + [c["text"] for c in cases if "<|" in c["text"]][:10]
+    for k, text in enumerate(picked):
+        write("tokenizer", f"text_{k:03d}", b"\x00" + text.encode("utf-8"))
+    write("tokenizer", "text_invalid_utf8", b"\x00abc\xff\xc3(\xed\xa0\x80 \xf0\x9f\x98")
+    for k, c in enumerate(json.load(open(os.path.join(TOK_CASES, "decode_cases.json"), encoding="utf-8"))["cases"][::100]):
+        write("tokenizer", f"ids_{k:03d}", bytes([1 | (4 if c["skip_special"] else 0)])
+              + b"".join(i.to_bytes(3, "little") for i in c["ids"]))
+    chat = json.load(open(os.path.join(TOK_CASES, "chat_cases.json"), encoding="utf-8"))
+    for k, c in enumerate(chat["cases"]):
+        records = []
+        for m in c["messages"]:
+            role = {"system": 0, "user": 1, "assistant": 2}.get(m["role"])
+            head = 3 if role is None else role
+            prefix = b"" if role is not None else m["role"].encode() + b"\x1d"
+            if isinstance(m["content"], str):
+                records.append(bytes([head]) + prefix + m["content"].encode())
+            else:
+                parts = []
+                for it in m["content"]:
+                    kind = {"image": 1, "audio": 2, "video": 3}.get(it["type"], 0)
+                    parts.append(bytes([kind]) + (it.get("text") or "").encode() if kind == 0 else bytes([kind]))
+                records.append(bytes([head | 4]) + prefix + b"\x1f".join(parts))
+        mode = 2 | (4 if c["add_generation_prompt"] else 0) | (8 if c["add_vision_id"] else 0) | (16 if c["add_audio_id"] else 0)
+        write("tokenizer", f"chat_{k:02d}", bytes([mode]) + b"\x1e".join(records))
+    # folders: the small slice as tokenizer.json (+ config, + processor template), and as vocab.json + merges.txt
+    t, vocab, merges, added = small_tokenizer()
+    dumps = lambda o: json.dumps(o, ensure_ascii=False).encode("utf-8")
+    template = open(os.path.join(TOK, "chat_template.json"), "rb").read()
+    text = "Hello world, café <|im_start|>user\n1234 naïve 你好".encode("utf-8")
+    sec = lambda name, data: b"\n@@" + name.encode() + b"\n" + data
+    write("tokenizer", "folder_tokenizer_json", b"\x03" + text + sec("tokenizer.json", dumps(t))
+          + sec("tokenizer_config.json", dumps(tokenizer_config(added, template=False)))
+          + sec("chat_template.json", template))
+    write("tokenizer", "folder_tokenizer_json_config_template", b"\x03" + text + sec("tokenizer.json", dumps(t))
+          + sec("tokenizer_config.json", dumps(tokenizer_config(added))))
+    merges_txt = ("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in merges) + "\n").encode("utf-8")
+    write("tokenizer", "folder_vocab_merges", b"\x03" + text + sec("vocab.json", dumps(vocab))
+          + sec("merges.txt", merges_txt) + sec("tokenizer_config.json", dumps(tokenizer_config(added))))
+    tiny, _, _, _ = small_tokenizer(extra=8)
+    tiny["normalizer"] = None
+    tiny["added_tokens"] = tiny["added_tokens"][:3]
+    write("tokenizer", "folder_tiny_no_normalizer", b"\x03" + text + sec("tokenizer.json", dumps(tiny))
+          + sec("chat_template.jinja", json.loads(template)["chat_template"].encode("utf-8")))
+
+
+def eval_seeds():
+    """fuzz-eval: benchmark jsonl files whose paths point into the scratch folder the target makes."""
+    line = lambda **o: json.dumps(o, ensure_ascii=False)
+    opts = ["A. a dog", "B. a cat", "C. a bird", "D. a fish"]
+    files = {
+        "prefill_items.jsonl": [line(id="q1", prefill_path="item.safetensors", answer="B", task="count", duration=12.0),
+                                line(id=2, prefill_path="./item.safetensors", options=opts, answer="(C)", question="Which?"),
+                                line(id="q3", prefill_path="sub/../item.safetensors", options=opts[:2], answer="a")],
+        "video_items.jsonl": [line(id="v1", video_path="clip.mp4", question="What is shown?", options=opts, answer="D",
+                                   duration="30"),
+                              line(id="v2", video_path="clip.mp4", question="Which?\nA. x\nB. y\nC) z", answer="B."),
+                              line(id="v3", video_path="missing.mp4", question="q", options=opts, answer="A",
+                                   duration="short")],
+        "mixed_bad_lines.jsonl": ["", "not json", "[1, 2]", line(id="d", prefill_path="item.safetensors", answer="A"),
+                                  line(id="d", prefill_path="item.safetensors", answer="A"),
+                                  line(id="c", prefill_path="compressed.safetensors", answer="A"),
+                                  line(id="s", prefill_path="sub", answer="A"),
+                                  line(id="abs", prefill_path="/nonexistent/item.safetensors", answer="A"),
+                                  line(id="e", prefill_path="item.safetensors", options=["A. x", "C. y"], answer="A"),
+                                  line(id="f", prefill_path="item.safetensors", options=opts + ["E. e"], answer="E"),
+                                  line(id="g", video_path="clip.mp4", answer="A"), line(prefill_path="", answer="A"),
+                                  line(id="h", prefill_path="item.safetensors", answer=1), "   \t"],
+        "prompt_item.jsonl": [line(id="p", video_path="clip.mp4", prompt="Say A.", options=opts[:3], answer="c",
+                                   task=None, duration=None)],
+    }
+    for name, lines in files.items():
+        write("eval", name, ("\n".join(lines) + "\n").encode("utf-8"))
+    write("eval", "no_trailing_newline.jsonl", line(id="x", prefill_path="item.safetensors", answer="A").encode())
+
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,9 @@ public enum FuzzInput {
         return "\(dir)/omnisift-fuzz-\(getpid()).bin"
     }()
 
+    /// `OMNISIFT_FUZZ_VERBOSE=1`: targets print why an input was refused (to check that seeds get past loading).
+    public static let verbose = ProcessInfo.processInfo.environment["OMNISIFT_FUZZ_VERBOSE"] == "1"
+
     /// Writes `count` bytes at `data` to `path` (replacing it) and returns the path.
     public static func write(_ data: UnsafePointer<UInt8>?, _ count: Int, to path: String = FuzzInput.path) -> String {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

@@ -229,13 +229,20 @@ public enum EvalItemParser {
         let prompt = try string("prompt")
 
         let source: EvalItem.Source
-        func resolve(_ p: String) -> String {
-            p.hasPrefix("/") ? p : URL(fileURLWithPath: baseDirectory).appendingPathComponent(p).path
+        // An absolute path is kept as it is; a relative one is joined to the jsonl's folder as text (URL's
+        // appendingPathComponent would percent-encode some characters, so the harness would open another name).
+        // A NUL cannot be in a file name: the C call would stop at it and open a shorter path.
+        func resolve(_ p: String, _ key: String) throws -> String {
+            if p.unicodeScalars.contains("\0") {
+                throw issue(.missingField, "'\(key)' holds a NUL character (\\u0000); no file name can contain it", id: id)
+            }
+            if p.hasPrefix("/") { return p }
+            return baseDirectory.hasSuffix("/") ? baseDirectory + p : baseDirectory + "/" + p
         }
         if let p = prefillPath, !p.isEmpty {
-            source = .prefill(path: resolve(p))
+            source = .prefill(path: try resolve(p, "prefill_path"))
         } else if let v = videoPath, !v.isEmpty {
-            source = .video(path: resolve(v))
+            source = .video(path: try resolve(v, "video_path"))
             if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty && prompt == nil {
                 throw issue(.missingField, "a video_path item needs a 'question'", id: id)
             }

@@ -24,6 +24,18 @@ public struct ChatMessage: Sendable, Equatable {
     public static func system(_ text: String) -> ChatMessage { ChatMessage(role: "system", content: .string(text)) }
     public static func user(_ items: [ChatItem]) -> ChatMessage { ChatMessage(role: "user", content: .items(items)) }
     public static func assistant(_ text: String) -> ChatMessage { ChatMessage(role: "assistant", content: .string(text)) }
+
+    /// The conversation `chat-template` and `generate --prompt` build: an optional system message, then one
+    /// user turn holding, in this order, a video, an audio and an image placeholder (each when asked for) and the
+    /// text (SPEC 9 order).
+    public static func userTurn(system: String?, video: Bool, audio: Bool, image: Bool, prompt: String) -> [ChatMessage] {
+        var items: [ChatItem] = []
+        if video { items.append(.video) }
+        if audio { items.append(.audio) }
+        if image { items.append(.image) }
+        items.append(.text(prompt))
+        return (system.map { [ChatMessage.system($0)] } ?? []) + [.user(items)]
+    }
 }
 
 /// The Qwen2.5-Omni chat template (SPEC 9), written out in Swift instead of run by a Jinja engine: this template

@@ -23,12 +23,19 @@ struct MergeTable: Sendable {
         Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> 29) & mask
     }
 
-    /// Adds a merge; returns false when the pair is already present (the first rank is kept, as in `tokenizers`).
+    /// Adds a merge; returns false when the pair was already present. A pair listed twice takes its LAST rank, as
+    /// `tokenizers` does (its merge map is collected from the list in order, a later entry replacing an earlier
+    /// one; tools/check_duplicate_merges.py shows it with tokenizers 0.23.3).
+    @discardableResult
     mutating func insert(_ a: Int32, _ b: Int32, rank: Int32, merged: Int32) -> Bool {
         let k = Self.key(a, b)
         var i = Self.slot(k, mask)
+        let value = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
         while keys[i] != Self.empty {
-            if keys[i] == k { return false }
+            if keys[i] == k {
+                values[i] = value
+                return false
+            }
             i = (i + 1) & mask
         }
         keys[i] = k

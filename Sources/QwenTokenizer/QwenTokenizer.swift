@@ -52,7 +52,11 @@ public final class QwenTokenizer: Sendable {
         var maxId = -1
         for (bytes, v) in f.vocab {
             guard v < Int(Int32.max) else { throw TokenizerError("\(src): token \"\(ByteLevel.text(of: bytes))\": id \(v) is too large") }
-            ids.insert(bytes, Int32(v))
+            // Two entries for the same bytes (a key such as " " outside the byte map reads as the bytes of "Ġ"):
+            // encoding could give either id.
+            if let other = ids.insert(bytes, Int32(v)), Int(other) != v {
+                throw TokenizerError("\(src): vocabulary ids \(other) and \(v) stand for the same bytes (\"\(ByteLevel.text(of: bytes))\"); each token's bytes must have one id")
+            }
             maxId = max(maxId, v)
         }
         for a in f.added {
@@ -90,7 +94,18 @@ public final class QwenTokenizer: Sendable {
         var special = [Bool](repeating: false, count: size)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(f.vocab.count * 7)
+        // One id stands for one token: a second vocabulary entry or a different added token with the same id would
+        // make decoding give other bytes than were encoded.
+        func text(of id: Int) -> String {
+            ByteLevel.text(of: bytes[Int(start[id]) ..< Int(start[id]) + Int(length[id])])
+        }
         for (b, v) in f.vocab {
+            if start[v] >= 0 {
+                guard Array(bytes[Int(start[v]) ..< Int(start[v]) + Int(length[v])]) == b else {
+                    throw TokenizerError("\(src): id \(v) is given to two vocabulary tokens (\"\(text(of: v))\" and \"\(ByteLevel.text(of: b))\")")
+                }
+                continue
+            }
             start[v] = Int32(bytes.count)
             length[v] = Int32(b.count)
             bytes += b
@@ -98,6 +113,11 @@ public final class QwenTokenizer: Sendable {
         var addedIds: [String: Int] = [:]
         for a in f.added {
             let b = ByteLevel.bytes(ofTokenText: a.content)
+            if start[a.id] >= 0 {
+                guard Array(bytes[Int(start[a.id]) ..< Int(start[a.id]) + Int(length[a.id])]) == b else {
+                    throw TokenizerError("\(src): added token \(a.content.debugDescription) has id \(a.id), which is already the token \"\(text(of: a.id))\"")
+                }
+            }
             start[a.id] = Int32(bytes.count)
             length[a.id] = Int32(b.count)
             bytes += b
@@ -134,6 +154,9 @@ public final class QwenTokenizer: Sendable {
         if let a = addedIds[token] { return a }
         return vocabIds.lookup(ByteLevel.bytes(ofTokenText: token)).map(Int.init)
     }
+
+    /// Whether the text between added tokens is NFC-normalised before splitting (`normalizer` NFC).
+    public var normalizesNFC: Bool { nfc }
 
     /// True when `id` is a token of this tokenizer.
     public func contains(_ id: Int) -> Bool { id >= 0 && id < vocabularySize && tokenStart[id] >= 0 }

@@ -21,32 +21,11 @@ enum TokenizerCLI {
         return t
     }
 
-    /// The user turn the commands build: video, audio, image, then the text (SPEC 9 order).
+    /// The user turn the commands build (`ChatMessage.userTurn`).
     static func messages(system: String?, video: Bool, audio: Bool, image: Bool, prompt: String) -> [ChatMessage] {
-        var items: [ChatItem] = []
-        if video { items.append(.video) }
-        if audio { items.append(.audio) }
-        if image { items.append(.image) }
-        items.append(.text(prompt))
-        return (system.map { [ChatMessage.system($0)] } ?? []) + [.user(items)]
+        ChatMessage.userTurn(system: system, video: video, audio: audio, image: image, prompt: prompt)
     }
 
-    /// The text of a UTF-8 file; invalid UTF-8 is an error naming the byte offset.
-    static func readText(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TokenizerError("\(path): cannot read the file")
-        }
-        var offset = 0
-        var parser = Unicode.UTF8.ForwardParser()
-        var it = data.makeIterator()
-        while true {
-            switch parser.parseScalar(from: &it) {
-            case .valid(let s): offset += s.count
-            case .emptyInput: return String(decoding: data, as: UTF8.self)
-            case .error(let length):
-                let bad = data[data.startIndex + offset ..< data.startIndex + offset + length].map { String(format: "0x%02X", $0) }
-                throw TokenizerError("\(path): not valid UTF-8 at byte \(offset) (\(bad.joined(separator: " ")))")
-            }
-        }
-    }
+    /// The text of a UTF-8 file (`TextFile.readUTF8`).
+    static func readText(_ path: String) throws -> String { try TextFile.readUTF8(path) }
 }
