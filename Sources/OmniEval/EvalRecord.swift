@@ -1,4 +1,5 @@
 import Foundation
+import OmniSIFT
 
 /// One (method, retained ratio) configuration of a run. `none` (full tokens) runs once, at keep 1.
 public struct EvalRunKey: Sendable, Hashable, Codable {
@@ -42,23 +43,6 @@ public struct EvalRunKey: Sendable, Hashable, Codable {
         }
         return out
     }
-}
-
-/// Token counts per modality, as written to the results.
-public struct EvalTokenCounts: Sendable, Equatable, Codable {
-    public var video: Int
-    public var audio: Int
-    public var image: Int
-    public var text: Int
-    public init(video: Int, audio: Int, image: Int, text: Int) {
-        self.video = video
-        self.audio = audio
-        self.image = image
-        self.text = text
-    }
-    public var total: Int { video + audio + image + text }
-    public var audioVideo: Int { video + audio }
-    enum CodingKeys: String, CodingKey { case video, audio, image, text }
 }
 
 /// Milliseconds per stage of one (item, method, ratio) answer.
@@ -149,15 +133,15 @@ public struct EvalRecord: Sendable, Equatable, Codable {
     public var answerTokens: [Int]
     public var status: Status
     public var correct: Bool?
-    public var tokensBefore: EvalTokenCounts
-    public var tokensAfter: EvalTokenCounts
+    public var tokensBefore: ModalityCounts
+    public var tokensAfter: ModalityCounts
     /// Kept audio + video over all audio + video (SPEC 3.5); 1 without audio/video.
     public var retained: Double
     public var ms: EvalStageTimes
 
     public init(item: String, line: Int, task: String?, method: String, keep: Double, answer: String,
                 prediction: String?, rawAnswer: String?, answerTokens: [Int], status: Status, correct: Bool?,
-                tokensBefore: EvalTokenCounts, tokensAfter: EvalTokenCounts, retained: Double, ms: EvalStageTimes) {
+                tokensBefore: ModalityCounts, tokensAfter: ModalityCounts, retained: Double, ms: EvalStageTimes) {
         self.item = item
         self.line = line
         self.task = task

@@ -1,4 +1,5 @@
 import Foundation
+import OmniSIFT
 
 /// What one answer produced, before it is decoded and scored.
 public struct EvalAnswer: Sendable, Equatable {
@@ -6,14 +7,14 @@ public struct EvalAnswer: Sendable, Equatable {
     public var tokens: [Int]
     /// The stop token that ended the answer, if any (not part of the text).
     public var stopToken: Int?
-    public var before: EvalTokenCounts
-    public var after: EvalTokenCounts
+    public var before: ModalityCounts
+    public var after: ModalityCounts
     public var retained: Double
     public var compressMs: Double
     public var prefillMs: Double
     public var decodeMs: Double
 
-    public init(tokens: [Int], stopToken: Int?, before: EvalTokenCounts, after: EvalTokenCounts, retained: Double,
+    public init(tokens: [Int], stopToken: Int?, before: ModalityCounts, after: ModalityCounts, retained: Double,
                 compressMs: Double, prefillMs: Double, decodeMs: Double) {
         self.tokens = tokens
         self.stopToken = stopToken

@@ -16,7 +16,7 @@ public final class PrefillAnswerPath: EvalAnswering {
     public struct Prepared {
         let path: String
         let prompt: ThinkerPrompt
-        let before: EvalTokenCounts
+        let before: ModalityCounts
         /// The compressors' input (nil when the layout cannot be grouped: then only `none` can answer).
         let input: CompressionInput?
         let inputError: String?
@@ -46,10 +46,6 @@ public final class PrefillAnswerPath: EvalAnswering {
                                           stopTokens: [ids.imEnd, ids.endOfText].filter { $0 < model.config.vocabSize })
         }
         self.settings = settings
-    }
-
-    static func counts(_ c: ModalityCounts) -> EvalTokenCounts {
-        EvalTokenCounts(video: c.video, audio: c.audio, image: c.image, text: c.text)
     }
 
     public func prepare(_ item: EvalItem) throws -> (prepared: Prepared, times: EvalStageTimes) {
@@ -90,7 +86,7 @@ public final class PrefillAnswerPath: EvalAnswering {
             input = try CompressionInput(inputIds: file.inputIds, positionIds: prompt.positions,
                                          embeddings: prompt.embeddings, labels: nil, audioSaliency: file.audioSaliency)
         } catch { inputError = "\(path): \(error)" }
-        let before = Self.counts(input?.groups.counts ?? ModalityCounts(inputIds: file.inputIds))
+        let before = input?.groups.counts ?? ModalityCounts(inputIds: file.inputIds)
         var times = EvalStageTimes.prepared(read: start.duration(to: .now).milliseconds)
         if let m = mediaTimes {
             times.mediaDecode = m.mediaDecodeMs
@@ -121,7 +117,7 @@ public final class PrefillAnswerPath: EvalAnswering {
             compressMs = compression.milliseconds - input.analysisMilliseconds
             prompt.embeddings = compression.result.embeddings
             prompt.positions = compression.result.positionIds
-            after = Self.counts(compression.result.after)
+            after = compression.result.after
             retained = compression.result.retainedRatio
         }
         let report = try GenerationReport(model: model, prompt: prompt, settings: settings)

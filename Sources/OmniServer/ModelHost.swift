@@ -260,7 +260,7 @@ public final class ModelHost: Sendable {
         let finish = matcher.matched || tokens.last.map(stops.contains) == true ? "stop" : "length"
         let details = PromptTokensDetails(
             audioTokens: after.audio, tokensBeforeCompression: before.total,
-            before: ModalityTokens(before), after: ModalityTokens(after), retainedRatio: retained, method: method)
+            before: before, after: after, retainedRatio: retained, method: method)
         let usage = Usage(promptTokens: after.total, completionTokens: tokens.count,
                           totalTokens: after.total + tokens.count, promptTokensDetails: details)
         var tps: Double?
@@ -279,10 +279,6 @@ extension AnswerDetails {
         self.init(completionTokenIds: a.tokens, notes: a.notes, timeToFirstTokenMs: a.firstTokenSeconds.map { $0 * 1000 },
                   decodeTokensPerSecond: a.decodeTokensPerSecond)
     }
-}
-
-extension ModalityTokens {
-    init(_ c: ModalityCounts) { self.init(video: c.video, audio: c.audio, image: c.image, text: c.text) }
 }
 
 extension Duration {

@@ -1,4 +1,5 @@
 import Foundation
+import OmniSIFT
 
 /// The non-streamed answer: `chat.completion` with one choice and the usage.
 public struct ChatCompletionResponse: Codable, Sendable, Equatable {
@@ -152,12 +153,12 @@ public struct PromptTokensDetails: Codable, Sendable, Equatable {
     public var cachedTokens = 0
     public var audioTokens: Int
     public var tokensBeforeCompression: Int
-    public var before: ModalityTokens
-    public var after: ModalityTokens
+    public var before: ModalityCounts
+    public var after: ModalityCounts
     public var retainedRatio: Double
     public var method: String
 
-    public init(audioTokens: Int, tokensBeforeCompression: Int, before: ModalityTokens, after: ModalityTokens,
+    public init(audioTokens: Int, tokensBeforeCompression: Int, before: ModalityCounts, after: ModalityCounts,
                 retainedRatio: Double, method: String) {
         self.audioTokens = audioTokens
         self.tokensBeforeCompression = tokensBeforeCompression
@@ -174,20 +175,6 @@ public struct PromptTokensDetails: Codable, Sendable, Equatable {
     }
 }
 
-/// Prompt tokens per modality (`text` holds the special tokens too).
-public struct ModalityTokens: Codable, Sendable, Equatable {
-    public var video: Int
-    public var audio: Int
-    public var image: Int
-    public var text: Int
-    public init(video: Int, audio: Int, image: Int, text: Int) {
-        self.video = video
-        self.audio = audio
-        self.image = image
-        self.text = text
-    }
-    enum CodingKeys: String, CodingKey { case video, audio, image, text }
-}
 
 /// `GET /v1/models`.
 public struct ModelList: Codable, Sendable, Equatable {

@@ -118,7 +118,7 @@ struct MediaItemTests {
         let reference = try SafeTensorsFile(path: E2EFixtures.expected("video")).int64s("greedy_none").map { Int($0) }
         let refFull = try #require(store.records.first { $0.item == "ref" && $0.method == "none" })
         #expect(refFull.answerTokens == reference)
-        #expect(refFull.tokensBefore == EvalTokenCounts(video: 560, audio: 100, image: 0, text: refFull.tokensBefore.text))
+        #expect(refFull.tokensBefore == ModalityCounts(video: 560, audio: 100, image: 0, text: refFull.tokensBefore.text))
 
         for (item, rows) in Dictionary(grouping: store.records, by: \.item) {
             // Every configuration that did not fail per configuration, and the stage times of ONE media run.

@@ -123,7 +123,7 @@ struct LetterDecoder: AnswerTextDecoding {
             #expect(r.rawAnswer == LetterDecoder().text(r.answerTokens))
             #expect(r.prediction == String(Array("ABCD")[r.answerTokens[0] % 4]))
             #expect(r.correct == (r.prediction == r.answer))
-            #expect(r.tokensBefore == EvalTokenCounts(video: 18, audio: 75, image: 0, text: 13))
+            #expect(r.tokensBefore == ModalityCounts(video: 18, audio: 75, image: 0, text: 13))
             if r.method == "none" {
                 #expect(r.tokensAfter == r.tokensBefore && r.retained == 1 && r.ms.compress == 0)
                 // Full tokens: the same ids as generating on the file directly.
