@@ -200,7 +200,7 @@ public final class ModelHost: Sendable {
         try control.check()
         let path = "(request)"
         var prompt = try ThinkerPrompt(file: prepared.file, path: path, model: model, config: folder.config.thinker)
-        let perToken = 2 * model.config.numHiddenLayers * model.config.numKeyValueHeads * model.config.headDim * MemoryLayout<Float>.size
+        let perToken = ThinkerMemory.kvCacheBytesPerToken(model.config)
         let (cacheBytes, overflow) = (prompt.embeddings.rows + r.maxTokens).multipliedReportingOverflow(by: perToken)
         if overflow || UInt64(cacheBytes) > ProcessInfo.processInfo.physicalMemory / 2 {
             throw APIError.invalid("max_tokens \(r.maxTokens): the KV cache for this prompt and answer would take more than half of the machine's memory", param: "max_tokens")

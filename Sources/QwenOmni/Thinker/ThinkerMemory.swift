@@ -76,9 +76,14 @@ public enum ThinkerMemory {
         parameterCount(config, tiedLMHead: tiedLMHead) * bytesPerParameter
     }
 
+    /// KV-cache bytes of one cached token (Float32 keys and values, all layers).
+    public static func kvCacheBytesPerToken(_ config: ThinkerTextConfig) -> Int {
+        2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * MemoryLayout<Float>.size
+    }
+
     /// KV-cache bytes (Float32 keys and values, all layers) for `tokens` cached tokens.
     public static func kvCacheBytes(_ config: ThinkerTextConfig, tokens: Int) -> Int {
-        2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * tokens * 4
+        kvCacheBytesPerToken(config) * tokens
     }
 
     /// Transient prefill activations in bytes: the hidden states of all `tokens` rows plus, per chunk of

@@ -107,8 +107,7 @@ struct GenerateCommand: ParsableCommand {
     /// The KV cache is allocated up front for the prompt plus `--max-new-tokens`: refuse a size that cannot fit
     /// in this machine's memory instead of failing the allocation.
     static func checkCacheFits(model: ThinkerModel, promptTokens: Int, maxNewTokens: Int) throws {
-        let c = model.config
-        let perToken = 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+        let perToken = ThinkerMemory.kvCacheBytesPerToken(model.config)
         let (tokens, o1) = promptTokens.addingReportingOverflow(maxNewTokens)
         let (bytes, o2) = tokens.multipliedReportingOverflow(by: perToken)
         let memory = ProcessInfo.processInfo.physicalMemory
