@@ -1,42 +1,51 @@
 #!/usr/bin/env bash
 # The SYNTHETIC audio-visual benchmark of issue 17, end to end in one command:
-#   generate (train split seed 0, held-out split seed 1) -> train a tiny thinker with all tokens from a random init
-#   (--train llm) -> train VGAS with the straight-through estimator at 25 % and 35 % retained (thinker frozen) and a
-#   selector+llm variant -> `omnisift eval` of every method on the held-out split -> docs/synthetic-benchmark.md's
-#   results section (table, chart, configs, seeds, wall times) and the model folder benchmarks/synthetic/model/.
+#   generate (an easy curriculum split, the train split seed 1000, the held-out split seed 1) -> train a tiny thinker
+#   with all tokens from a random init (--train llm), first on the easy variant (2 sources, 2 s clips), then on the
+#   defaults from that model -> train VGAS with the straight-through estimator at 25 % and 35 % retained (thinker
+#   frozen) and a selector+llm variant -> `omnisift eval` of every method on the held-out split ->
+#   docs/synthetic-benchmark.md's results section (table, chart, configs, seeds, wall times) and the model folder
+#   benchmarks/synthetic/model/.
 #
-# Usage: scripts/synth-bench.sh [WORK_DIR]        (default /tmp/omnisift-synth-bench; needs ~1.5 GB there)
+# Usage: scripts/synth-bench.sh [WORK_DIR]        (default /tmp/omnisift-synth-bench; needs ~9 GB there)
 # Sizes and recipe (environment, defaults = the committed run):
-#   TRAIN_ITEMS=2400 EASY_ITEMS=800 EVAL_ITEMS=500 LLM_STEPS=1200 LLM_LR=2e-3 LLM_BATCH=8 SEL_STEPS=100 SEL_LR=1e-3
-#   SEL_BATCH=8 SELLLM_LR=2e-4 SEL_HIDDEN=128 LAYERS=2 NICE=10 KEEP_MODEL=1 (copy the 25 % model folder and the
-#   logs to benchmarks/synthetic/) WRITE_DOC=1 (rewrite the results section of docs/synthetic-benchmark.md)
-#   FROM=generate|llm|selectors|eval|table: start at that step, reusing WORK_DIR's earlier outputs.
-# The thinker's training data mixes the default distribution (8 sources, seed 0) with easier variants of the same
-# task from the generator's own knob (--objects 2, seed 10; --objects 4, seed 11): a curriculum by data, the
-# benchmark itself (held-out seed 1, defaults) is untouched. Everything is seeded; timings vary with the load.
+#   EASY_ITEMS=24000 (--objects 2 --seconds 2, seed 100) EASY_EVAL_ITEMS=400 (seed 101) TRAIN_ITEMS=16000
+#   (defaults, seed 1000) EVAL_ITEMS=500 (defaults, seed 1) LAYERS=4 EASY_STEPS=1500 LLM_STEPS=1000 LLM_LR=1e-3
+#   LLM_BATCH=16 SEL_STEPS=3000 SEL_LR=1e-2 SEL_BATCH=8 SELLLM_STEPS=300 SELLLM_LR=2e-4 SEL_HIDDEN=128 NICE=10 KEEP_MODEL=1 (copy
+#   the 25 % model folder and the logs to benchmarks/synthetic/) WRITE_DOC=1 (rewrite the results section of
+#   docs/synthetic-benchmark.md)
+#   FROM=generate|easy|llm|selectors|eval|table: start at that step, reusing WORK_DIR's earlier outputs.
+# The curriculum is by data only: the easy split is the same task from the generator's own knobs (2 sources, 2-s
+# clips: the visible object's sound is half the audio, and the two hops of the rule, video -> class -> sound, are
+# learnt there first); the thinker then trains on the defaults from that model. The benchmark itself (held-out
+# seed 1, defaults) is untouched, and every item is seen once (fresh items, no epochs: a thinker that sees the
+# same items again memorises them instead of learning the rule). Everything is seeded; timings vary with the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 W=${1:-/tmp/omnisift-synth-bench}
-TRAIN_ITEMS=${TRAIN_ITEMS:-2400}
-EASY_ITEMS=${EASY_ITEMS:-800}
+EASY_ITEMS=${EASY_ITEMS:-24000}
+EASY_EVAL_ITEMS=${EASY_EVAL_ITEMS:-400}
+TRAIN_ITEMS=${TRAIN_ITEMS:-16000}
 EVAL_ITEMS=${EVAL_ITEMS:-500}
-LLM_STEPS=${LLM_STEPS:-1200}
-LLM_LR=${LLM_LR:-2e-3}
-LLM_BATCH=${LLM_BATCH:-8}
-SEL_STEPS=${SEL_STEPS:-100}
-SEL_LR=${SEL_LR:-1e-3}
+EASY_STEPS=${EASY_STEPS:-1500}
+LLM_STEPS=${LLM_STEPS:-1000}
+LLM_LR=${LLM_LR:-1e-3}
+LLM_BATCH=${LLM_BATCH:-16}
+SEL_STEPS=${SEL_STEPS:-3000}
+SEL_LR=${SEL_LR:-1e-2}
 SEL_BATCH=${SEL_BATCH:-8}
+SELLLM_STEPS=${SELLLM_STEPS:-300}
 SELLLM_LR=${SELLLM_LR:-2e-4}
 SEL_HIDDEN=${SEL_HIDDEN:-128}
-LAYERS=${LAYERS:-2}
+LAYERS=${LAYERS:-4}
 NICE=${NICE:-10}
 KEEP_MODEL=${KEEP_MODEL:-1}
 WRITE_DOC=${WRITE_DOC:-1}
 B=${OMNISIFT:-.build/release/omnisift}
 FROM=${FROM:-generate}
-case "$FROM" in generate) STEP=0 ;; llm) STEP=1 ;; selectors) STEP=2 ;; eval) STEP=3 ;; table) STEP=4 ;;
-    *) echo "synth-bench.sh: FROM=$FROM is not one of generate, llm, selectors, eval, table" >&2; exit 1 ;; esac
+case "$FROM" in generate) STEP=0 ;; easy) STEP=1 ;; llm) STEP=2 ;; selectors) STEP=3 ;; eval) STEP=4 ;; table) STEP=5 ;;
+    *) echo "synth-bench.sh: FROM=$FROM is not one of generate, easy, llm, selectors, eval, table" >&2; exit 1 ;; esac
 command -v jq >/dev/null || { echo "synth-bench.sh: jq is needed to assemble the table (apt-get install jq)" >&2; exit 1; }
 
 T0=$(date +%s)
@@ -52,32 +61,37 @@ stage() { # stage NAME command...: runs it niced, records its wall seconds
 if [ "${OMNISIFT:-}" = "" ]; then stage build swift build -c release --product omnisift; fi
 mkdir -p "$W"
 
-# 1. The data: the generator's defaults (8 s clips, 8 sources, D = 128, tiny vocabulary), plus easier variants
-#    (fewer sources) for the thinker's curriculum.
+# 1. The data: the easy curriculum split (2 sources, 2-s clips) with its own held-out items, the train split and the
+#    held-out split at the generator's defaults (8 s clips, 8 sources, D = 128, tiny vocabulary). The training
+#    sets' prompt-only copies (items/) are not needed and are removed (a few GB).
 if [ $STEP -le 0 ]; then
-stage generate-train "$B" synth-bench --out "$W/train" --items "$TRAIN_ITEMS" --seed 0 --quiet
-stage generate-easy2 "$B" synth-bench --out "$W/easy2" --items "$EASY_ITEMS" --objects 2 --seed 10 --quiet
-stage generate-easy4 "$B" synth-bench --out "$W/easy4" --items "$EASY_ITEMS" --objects 4 --seed 11 --quiet
+stage generate-easy "$B" synth-bench --out "$W/easy" --items "$EASY_ITEMS" --objects 2 --seconds 2 --seed 100 --quiet
+stage generate-easy-heldout "$B" synth-bench --out "$W/easy-heldout" --items "$EASY_EVAL_ITEMS" --objects 2 --seconds 2 \
+    --seed 101 --quiet
+stage generate-train "$B" synth-bench --out "$W/train" --items "$TRAIN_ITEMS" --seed 1000 --quiet
 stage generate-heldout "$B" synth-bench --out "$W/heldout" --items "$EVAL_ITEMS" --seed 1 --quiet
+rm -rf "$W/easy/items" "$W/train/items"
 TEMPLATE="$W/train/model-template"
-if [ "$LAYERS" != 2 ]; then
-    jq ".thinker_config.text_config.num_hidden_layers = $LAYERS" "$TEMPLATE/config.json" > "$TEMPLATE/config.tmp"
-    mv "$TEMPLATE/config.tmp" "$TEMPLATE/config.json"
-fi
-for d in easy2 easy4 train; do sed "s#\"prefill_path\":\"#\"prefill_path\":\"$d/#" "$W/$d/train.jsonl"; done > "$W/llm-mix.jsonl"
+jq ".thinker_config.text_config.num_hidden_layers = $LAYERS" "$TEMPLATE/config.json" > "$TEMPLATE/config.tmp"
+mv "$TEMPLATE/config.tmp" "$TEMPLATE/config.json"
+head -64 "$W/easy-heldout/train.jsonl" | sed 's#"prefill_path":"#"prefill_path":"easy-heldout/#' > "$W/easy-heldout64.jsonl"
 head -64 "$W/heldout/train.jsonl" | sed 's#"prefill_path":"#"prefill_path":"heldout/#' > "$W/heldout64.jsonl"
 fi
 TEMPLATE="$W/train/model-template"
 
-# 2. The thinker with all tokens, from a random init (eval loss on 64 held-out items every 100 steps).
+# 2. The thinker with all tokens, from a random init: first the easy split, then the defaults from that model
+#    (eval loss on 64 held-out items of the same split every 100 steps).
 export OMNISIFT_THREADS=${OMNISIFT_THREADS:-1}
-[ $STEP -le 1 ] && stage train-llm "$B" train --init-random "$TEMPLATE/config.json" --train llm --data "$W/llm-mix.jsonl" \
-    --steps "$LLM_STEPS" --lr "$LLM_LR" --batch "$LLM_BATCH" --warmup 0.05 --seed 0 --save-every 100 \
+[ $STEP -le 1 ] && stage train-llm-easy "$B" train --init-random "$TEMPLATE/config.json" --train llm \
+    --data "$W/easy/train.jsonl" --steps "$EASY_STEPS" --lr "$LLM_LR" --batch "$LLM_BATCH" --warmup 0.02 --seed 0 \
+    --save-every 100 --eval-data "$W/easy-heldout64.jsonl" -o "$W/llm-easy" --quiet
+[ $STEP -le 2 ] && stage train-llm "$B" train --model "$W/llm-easy/model" --train llm --data "$W/train/train.jsonl" \
+    --steps "$LLM_STEPS" --lr "$LLM_LR" --batch "$LLM_BATCH" --warmup 0.02 --seed 1 --save-every 100 \
     --eval-data "$W/heldout64.jsonl" -o "$W/llm" --quiet
 THINKER="$W/llm/model"
 
 # 3. VGAS with the STE, thinker frozen, at 25 % and 35 % retained; selector+llm at 25 %; the untrained selector.
-if [ $STEP -le 2 ]; then
+if [ $STEP -le 3 ]; then
 stage train-selector-25 "$B" train --model "$THINKER" --train selector --keep 0.25 --data "$W/train/train.jsonl" \
     --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads 4 \
     --warmup 0.05 --seed 0 --export-model -o "$W/sel25" --quiet
@@ -85,7 +99,7 @@ stage train-selector-35 "$B" train --model "$THINKER" --train selector --keep 0.
     --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads 4 \
     --warmup 0.05 --seed 0 --export-model -o "$W/sel35" --quiet
 stage train-selector-llm-25 "$B" train --model "$THINKER" --train selector+llm --keep 0.25 \
-    --init "$W/sel25/selector.safetensors" --data "$W/train/train.jsonl" --steps "$SEL_STEPS" --lr "$SELLLM_LR" \
+    --init "$W/sel25/selector.safetensors" --data "$W/train/train.jsonl" --steps "$SELLLM_STEPS" --lr "$SELLLM_LR" \
     --batch "$SEL_BATCH" --selector-heads 4 --seed 0 -o "$W/selllm25" --quiet
 "$B" train --model "$THINKER" --train selector --steps 0 --data "$W/train/train.jsonl" --selector-hidden "$SEL_HIDDEN" \
     --selector-heads 4 --seed 0 -o "$W/sel-untrained" >/dev/null
@@ -95,7 +109,7 @@ fi
 #    gradient from these files, so what follows the letter is not trained).
 H="$W/heldout/bench.jsonl"
 E="$W/eval"
-if [ $STEP -le 3 ]; then
+if [ $STEP -le 4 ]; then
 rm -rf "$E"; mkdir -p "$E"
 ev() { local out=$1; shift; stage "eval-$out" "$B" eval --data "$H" --max-new-tokens 1 -o "$E/$out" --quiet --json "$@" > "$E/$out.json"; }
 # One run for full tokens, OmniSIFT with the 25 %-trained VGAS and every baseline (and the chart), then the variants.
@@ -158,11 +172,12 @@ CPU=$(grep -m1 "model name" /proc/cpuinfo | sed 's/.*: //')
     echo "Run: \`scripts/synth-bench.sh\` on $(date -u +%Y-%m-%d), $CPU, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
     echo "Total wall time ${TOTAL} s. Stages (s): $(for k in "${!WALL[@]}"; do printf '%s %s; ' "$k" "${WALL[$k]}"; done)"
     echo
-    echo "Recipe: train split seed 0 ($TRAIN_ITEMS items, defaults), easier variants --objects 2 seed 10 and --objects 4 seed 11 ($EASY_ITEMS items each, thinker only), held-out split seed 1 ($EVAL_ITEMS items, defaults), world seed 0x5EED."
-    echo "Thinker: $(jq -c '.thinker_config.text_config | {hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size}' "$TEMPLATE/config.json"),"
-    echo "--train llm --steps $LLM_STEPS --lr $LLM_LR --batch $LLM_BATCH --warmup 0.05 --seed 0; held-out eval loss (64 items) per 100 steps: $(jq -r 'select(.eval_loss != null) | "\(.step): \(.eval_loss * 1000 | round / 1000)"' "$W/llm/train_log.jsonl" | paste -sd' ')."
+    echo "Recipe: easy split --objects 2 --seconds 2 seed 100 ($EASY_ITEMS items; its held-out seed 101), train split seed 1000 ($TRAIN_ITEMS items, defaults), held-out split seed 1 ($EVAL_ITEMS items, defaults), world seed 0x5EED; every training item seen once."
+    echo "Thinker: $(jq -c '.thinker_config.text_config | {hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size}' "$TEMPLATE/config.json"), random init,"
+    echo "1) easy split: --train llm --steps $EASY_STEPS --lr $LLM_LR --batch $LLM_BATCH --warmup 0.02 --seed 0; held-out eval loss (64 easy items) per 100 steps: $(jq -r 'select(.eval_loss != null) | "\(.step): \(.eval_loss * 1000 | round / 1000)"' "$W/llm-easy/train_log.jsonl" | paste -sd' ')."
+    echo "2) defaults, from 1): --train llm --steps $LLM_STEPS --lr $LLM_LR --batch $LLM_BATCH --warmup 0.02 --seed 1; held-out eval loss (64 items) per 100 steps: $(jq -r 'select(.eval_loss != null) | "\(.step): \(.eval_loss * 1000 | round / 1000)"' "$W/llm/train_log.jsonl" | paste -sd' ')."
     echo "VGAS: hidden $SEL_HIDDEN, 4 heads, --train selector --keep 0.25 / 0.35 --steps $SEL_STEPS --lr $SEL_LR --batch $SEL_BATCH --seed 0 (train split);"
-    echo "selector+llm: --init the 25 % selector, --lr $SELLLM_LR, same batch and steps. Eval: greedy, --max-new-tokens 1."
+    echo "selector+llm: --init the 25 % selector, --steps $SELLLM_STEPS --lr $SELLLM_LR, same batch. Eval: greedy, --max-new-tokens 1."
 } > "$E/run.md"
 
 if [ "$KEEP_MODEL" = 1 ]; then
@@ -172,6 +187,7 @@ if [ "$KEEP_MODEL" = 1 ]; then
     cp "$E/chart.png" benchmarks/synthetic/chart.png
     cp "$TABLE" benchmarks/synthetic/table.md
     cp "$E/run.md" benchmarks/synthetic/run.md
+    cp "$W/llm-easy/train_log.jsonl" benchmarks/synthetic/train_log_llm_easy.jsonl
     cp "$W/llm/train_log.jsonl" benchmarks/synthetic/train_log_llm.jsonl
     cp "$W/sel25/train_log.jsonl" benchmarks/synthetic/train_log_selector25.jsonl
 fi
