@@ -7,7 +7,7 @@
 #   docs/synthetic-benchmark.md's results section (table, chart, configs, seeds, wall times) and the model folder
 #   benchmarks/synthetic/model/.
 #
-# Usage: scripts/synth-bench.sh [WORK_DIR]        (default /tmp/omnisift-synth-bench; needs ~9 GB there)
+# Usage: scripts/synth-bench.sh [WORK_DIR]        (default /tmp/omnisift-synth-bench; needs ~11 GB there while the train split is written, ~7 GB after)
 # Sizes and recipe (environment, defaults = the committed run):
 #   EASY_ITEMS=24000 (--objects 2 --seconds 2, seed 100) EASY_EVAL_ITEMS=400 (seed 101) TRAIN_ITEMS=16000
 #   (defaults, seed 1000) EVAL_ITEMS=500 (defaults, seed 1) LAYERS=4 EASY_STEPS=1500 LLM_STEPS=1000 LLM_LR=1e-3
@@ -66,11 +66,12 @@ mkdir -p "$W"
 #    sets' prompt-only copies (items/) are not needed and are removed (a few GB).
 if [ $STEP -le 0 ]; then
 stage generate-easy "$B" synth-bench --out "$W/easy" --items "$EASY_ITEMS" --objects 2 --seconds 2 --seed 100 --quiet
+rm -rf "$W/easy/items"
 stage generate-easy-heldout "$B" synth-bench --out "$W/easy-heldout" --items "$EASY_EVAL_ITEMS" --objects 2 --seconds 2 \
     --seed 101 --quiet
 stage generate-train "$B" synth-bench --out "$W/train" --items "$TRAIN_ITEMS" --seed 1000 --quiet
+rm -rf "$W/train/items"
 stage generate-heldout "$B" synth-bench --out "$W/heldout" --items "$EVAL_ITEMS" --seed 1 --quiet
-rm -rf "$W/easy/items" "$W/train/items"
 TEMPLATE="$W/train/model-template"
 jq ".thinker_config.text_config.num_hidden_layers = $LAYERS" "$TEMPLATE/config.json" > "$TEMPLATE/config.tmp"
 mv "$TEMPLATE/config.tmp" "$TEMPLATE/config.json"
