@@ -11,7 +11,7 @@
 # Sizes and recipe (environment, defaults = the committed run):
 #   EASY_ITEMS=24000 (--objects 2 --seconds 2, seed 100) EASY_EVAL_ITEMS=400 (seed 101) TRAIN_ITEMS=16000
 #   (defaults, seed 1000) EVAL_ITEMS=500 (defaults, seed 1) LAYERS=4 EASY_STEPS=1500 LLM_STEPS=1000 LLM_LR=1e-3
-#   LLM_BATCH=16 SEL_STEPS=3000 SEL_LR=1e-2 SEL_BATCH=8 SELLLM_STEPS=300 SELLLM_LR=2e-4 SEL_HIDDEN=128 NICE=10 KEEP_MODEL=1 (copy
+#   LLM_BATCH=16 SEL_STEPS=3000 SEL_LR=1e-2 SEL_BATCH=8 SELLLM_STEPS=300 SELLLM_LR=2e-4 SEL_HIDDEN=512 SEL_HEADS=8 NICE=10 KEEP_MODEL=1 (copy
 #   the 25 % model folder and the logs to benchmarks/synthetic/) WRITE_DOC=1 (rewrite the results section of
 #   docs/synthetic-benchmark.md)
 #   FROM=generate|easy|llm|selectors|eval|table: start at that step, reusing WORK_DIR's earlier outputs.
@@ -37,7 +37,8 @@ SEL_LR=${SEL_LR:-1e-2}
 SEL_BATCH=${SEL_BATCH:-8}
 SELLLM_STEPS=${SELLLM_STEPS:-300}
 SELLLM_LR=${SELLLM_LR:-2e-4}
-SEL_HIDDEN=${SEL_HIDDEN:-128}
+SEL_HIDDEN=${SEL_HIDDEN:-512}
+SEL_HEADS=${SEL_HEADS:-8}
 LAYERS=${LAYERS:-4}
 NICE=${NICE:-10}
 KEEP_MODEL=${KEEP_MODEL:-1}
@@ -94,16 +95,16 @@ THINKER="$W/llm/model"
 # 3. VGAS with the STE, thinker frozen, at 25 % and 35 % retained; selector+llm at 25 %; the untrained selector.
 if [ $STEP -le 3 ]; then
 stage train-selector-25 "$B" train --model "$THINKER" --train selector --keep 0.25 --data "$W/train/train.jsonl" \
-    --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads 4 \
+    --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads "$SEL_HEADS" \
     --warmup 0.05 --seed 0 --export-model -o "$W/sel25" --quiet
 stage train-selector-35 "$B" train --model "$THINKER" --train selector --keep 0.35 --data "$W/train/train.jsonl" \
-    --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads 4 \
+    --steps "$SEL_STEPS" --lr "$SEL_LR" --batch "$SEL_BATCH" --selector-hidden "$SEL_HIDDEN" --selector-heads "$SEL_HEADS" \
     --warmup 0.05 --seed 0 --export-model -o "$W/sel35" --quiet
 stage train-selector-llm-25 "$B" train --model "$THINKER" --train selector+llm --keep 0.25 \
     --init "$W/sel25/selector.safetensors" --data "$W/train/train.jsonl" --steps "$SELLLM_STEPS" --lr "$SELLLM_LR" \
-    --batch "$SEL_BATCH" --selector-heads 4 --seed 0 -o "$W/selllm25" --quiet
+    --batch "$SEL_BATCH" --selector-heads "$SEL_HEADS" --seed 0 -o "$W/selllm25" --quiet
 "$B" train --model "$THINKER" --train selector --steps 0 --data "$W/train/train.jsonl" --selector-hidden "$SEL_HIDDEN" \
-    --selector-heads 4 --seed 0 -o "$W/sel-untrained" >/dev/null
+    --selector-heads "$SEL_HEADS" --seed 0 -o "$W/sel-untrained" >/dev/null
 fi
 
 # 4. The evaluation on the held-out split (greedy; the answer is the first generated token: embed_tokens gets no
@@ -177,7 +178,7 @@ CPU=$(grep -m1 "model name" /proc/cpuinfo | sed 's/.*: //')
     echo "Thinker: $(jq -c '.thinker_config.text_config | {hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size}' "$TEMPLATE/config.json"), random init,"
     echo "1) easy split: --train llm --steps $EASY_STEPS --lr $LLM_LR --batch $LLM_BATCH --warmup 0.02 --seed 0; held-out eval loss (64 easy items) per 100 steps: $(jq -r 'select(.eval_loss != null) | "\(.step): \(.eval_loss * 1000 | round / 1000)"' "$W/llm-easy/train_log.jsonl" | paste -sd' ')."
     echo "2) defaults, from 1): --train llm --steps $LLM_STEPS --lr $LLM_LR --batch $LLM_BATCH --warmup 0.02 --seed 1; held-out eval loss (64 items) per 100 steps: $(jq -r 'select(.eval_loss != null) | "\(.step): \(.eval_loss * 1000 | round / 1000)"' "$W/llm/train_log.jsonl" | paste -sd' ')."
-    echo "VGAS: hidden $SEL_HIDDEN, 4 heads, --train selector --keep 0.25 / 0.35 --steps $SEL_STEPS --lr $SEL_LR --batch $SEL_BATCH --seed 0 (train split);"
+    echo "VGAS: hidden $SEL_HIDDEN, $SEL_HEADS heads, --train selector --keep 0.25 / 0.35 --steps $SEL_STEPS --lr $SEL_LR --batch $SEL_BATCH --seed 0 (train split);"
     echo "selector+llm: --init the 25 % selector, --steps $SELLLM_STEPS --lr $SELLLM_LR, same batch. Eval: greedy, --max-new-tokens 1."
 } > "$E/run.md"
 
