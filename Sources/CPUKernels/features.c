@@ -45,6 +45,13 @@ static int detect_avx2_fma(void) {
     return (b & (1u << 5)) != 0;  // AVX2
 }
 
+static int detect_avx512_bf16(void) {
+    if (!detect_avx512()) return 0;
+    unsigned int a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a & (1u << 5)) != 0;  // AVX512_BF16
+}
+
 static int detect_amx_bf16(void) {
     if (!detect_avx512()) return 0;
     unsigned int a, b, c, d;
@@ -67,6 +74,7 @@ static int detect_amx_bf16(void) {
 static int detect_avx512(void) { return 0; }
 static int detect_avx2_fma(void) { return 0; }
 static int detect_amx_bf16(void) { return 0; }
+static int detect_avx512_bf16(void) { return 0; }
 #endif
 
 // Per thread too: a test can run the AVX2 versions on an AVX-512 machine while other threads keep AVX-512.
@@ -106,6 +114,7 @@ static atomic_int avx512_state = -1;
 static atomic_int amx_state = -1;
 
 static atomic_int avx2_state = -1;
+static atomic_int avx512_bf16_state = -1;
 
 int ck_has_avx512(void) {
     if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;
@@ -117,4 +126,9 @@ int ck_has_avx2_fma(void) { return ck_avx2_disabled_by_env() ? 0 : cached(&avx2_
 int ck_has_amx_bf16(void) {
     if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;
     return cached(&amx_state, detect_amx_bf16);
+}
+
+int ck_has_avx512_bf16(void) {
+    if (!avx512_enabled || ck_avx512_disabled_by_env()) return 0;
+    return cached(&avx512_bf16_state, detect_avx512_bf16);
 }

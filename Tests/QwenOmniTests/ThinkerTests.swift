@@ -65,6 +65,23 @@ import Testing
         #expect(p.positions.t != p.positions.h)
     }
 
+    /// `--storage bf16-matmul`: the activations are rounded to bf16 before every projection (the AVX512-BF16 dot
+    /// product on a CPU that has it and no AMX), so the logits leave the Float32 reference by about bf16's
+    /// precision, not by Float32 summation noise: within 2 % of the largest logit, and more than 1e-4 away.
+    @Test func bf16MatmulLogitsStayWithinBF16PrecisionOfTransformers() throws {
+        let model = try Self.loadModel(.bf16Matmul)
+        let p = try Self.prefill("full_prefill.safetensors")
+        let expected = try Self.file("expected.safetensors")
+        var state = model.makeState(ropeDelta: p.ropeDelta)
+        let logits = model.logits(hidden: try model.forward(embeddings: p.embeddings, positions: p.positions,
+                                                             state: &state))
+        let err = Self.relativeError(logits, try expected.floatTensor("full_logits"))
+        #expect(err <= 2e-2 && err > 1e-4, "relative error \(err)")
+        #expect(model.layers[0].qProj.roundsActivations)
+        // The prompt is long enough for the prefill product path (the dot product where the CPU has it).
+        #expect(p.embeddings.shape[0] >= MatrixProducts.splitMinRows)
+    }
+
     /// Both storages: float32 (BLAS) and bf16 (AMX split products for the prefill where the CPU has AMX).
     @Test(arguments: [ThinkerWeightStorage.float32, .bf16])
     func compressedSequenceLogitsMatchTransformers(storage: ThinkerWeightStorage) throws {

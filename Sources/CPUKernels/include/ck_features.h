@@ -15,6 +15,10 @@ int ck_has_avx512(void);
 /// the tile-data permission (Linux `arch_prctl(ARCH_REQ_XCOMP_PERM)`). Cached after the first call; 0 elsewhere.
 int ck_has_amx_bf16(void);
 
+/// 1 when AVX-512 is usable (as ck_has_avx512) and the CPU has AVX512-BF16 (cpuid 7.1 EAX bit 5: VDPBF16PS, the
+/// bf16 dot product of ck_bf16_dot_gemm.h). Cached; 0 while the AVX-512 paths are switched off.
+int ck_has_avx512_bf16(void);
+
 /// 1 when the CPU and the OS support AVX2 and FMA (cpuid + XCR0), else 0. Cached after the first call. The AVX2
 /// kernels (bf16 GEMV, attention rows) run where this holds and AVX-512 does not (or is switched off).
 int ck_has_avx2_fma(void);

@@ -21,6 +21,10 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Rows from which products with bf16 bits run on AMX (`MatrixProducts.splitMinRows` unless made with
     /// `bf16Valued:`).
     public let amxMinRows: Int
+    /// Whether every product rounds the activations to bf16 first (bf16 x bf16 products with Float32 accumulation,
+    /// the arithmetic of PyTorch's bf16 Linear and llama.cpp's BF16 type): then the AVX512-BF16 dot product runs
+    /// prefill products where the CPU has it. Only for bf16 matrices (`init(rows:cols:bf16:owner:roundingActivations:)`).
+    public let roundsActivations: Bool
     private let f32: Tensor?
     private let bf16: UnsafeRawPointer?
     /// Keeps the memory behind `bf16` alive (a mapped checkpoint, or an owned buffer).
@@ -32,17 +36,20 @@ public final class WeightMatrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.amxMinRows = MatrixProducts.splitMinRows
+        self.roundsActivations = false
         self.f32 = Tensor(shape: [rows, cols], scalars: scalars)
         self.bf16 = nil
         self.owner = nil
     }
 
     /// A bfloat16 matrix whose `rows · cols` values (row-major, any alignment) live at `bytes` for as long as
-    /// `owner` lives (for example a memory-mapped `SafeTensorsFile`).
-    public init(rows: Int, cols: Int, bf16 bytes: UnsafeRawPointer, owner: AnyObject) {
+    /// `owner` lives (for example a memory-mapped `SafeTensorsFile`). With `roundingActivations` every product
+    /// rounds its input to bf16 (see `roundsActivations`).
+    public init(rows: Int, cols: Int, bf16 bytes: UnsafeRawPointer, owner: AnyObject, roundingActivations: Bool = false) {
         self.rows = rows
         self.cols = cols
         self.amxMinRows = MatrixProducts.splitMinRows
+        self.roundsActivations = roundingActivations
         self.f32 = nil
         self.bf16 = bytes
         self.owner = owner
@@ -58,6 +65,7 @@ public final class WeightMatrix: @unchecked Sendable {
         rows = weight.shape[0]
         cols = weight.shape[1]
         amxMinRows = 1
+        roundsActivations = false
         f32 = weight
         var bits: OwnedBytes? = nil
         if MatrixProducts.amxUsable {
@@ -77,15 +85,16 @@ public final class WeightMatrix: @unchecked Sendable {
         owner = bits
     }
 
-    /// A bfloat16 copy of a Float32 tensor `[rows, cols]` (values rounded to nearest even).
-    public static func bf16(rounding tensor: Tensor) -> WeightMatrix {
+    /// A bfloat16 copy of a Float32 tensor `[rows, cols]` (values rounded to nearest even); with
+    /// `roundingActivations` its products round their input to bf16 (see `roundsActivations`).
+    public static func bf16(rounding tensor: Tensor, roundingActivations: Bool = false) -> WeightMatrix {
         precondition(tensor.rank == 2, "WeightMatrix.bf16: rank-2 tensor expected, got \(tensor.shape)")
         let buffer = OwnedBytes(count: tensor.count * 2)
         tensor.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { convertFloatToBF16(base, buffer.pointer, count: tensor.count) }
         }
         return WeightMatrix(rows: tensor.shape[0], cols: tensor.shape[1], bf16: UnsafeRawPointer(buffer.pointer),
-                            owner: buffer)
+                            owner: buffer, roundingActivations: roundingActivations)
     }
 
     /// Whether the bf16 values start at an even address, as the C kernels' `uint16_t` pointers need (a
@@ -101,7 +110,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// The path `apply` and `linear` take for `n` rows of this matrix.
     public func productPath(rows n: Int) -> MatrixProducts.Path {
         MatrixProducts.path(float32: f32 != nil, bf16: bf16 != nil, aligned: bf16IsAligned, rows: n,
-                            amxMinRows: amxMinRows)
+                            amxMinRows: amxMinRows, roundsActivations: roundsActivations)
     }
 
     /// Row `r` widened to Float32 into `dst` (`cols` values). Used for embedding look-ups.
@@ -129,12 +138,35 @@ public final class WeightMatrix: @unchecked Sendable {
         let m = checkLinearArguments("WeightMatrix.linear", source: source, rows: indices, bias: bias,
                                      inFeatures: cols, outFeatures: rows)
         let path = productPath(rows: m)
+        if roundsActivations && path != .bf16Dot {
+            // Every other path on the rounded rows (the dot product rounds them itself, gather fused).
+            let x = (indices.map { source.gatherRows($0) } ?? source).roundedToBF16()
+            guard m > 0 else { return Tensor.zeros([0, rows]) }
+            var out = Tensor.zeros([m, rows])
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { o in
+                    applyRaw(xp.baseAddress!, n: m, path: path, into: o.baseAddress!, ldOut: rows, bias: nil,
+                             accumulate: false)
+                }
+            }
+            if let bias { out.add(bias) }
+            return out
+        }
         if path == .float32BLAS {
             return (indices.map { source.gatherRows($0) } ?? source).linear(weight: f32!, bias: bias)
         }
         guard m > 0 else { return Tensor.zeros([0, rows]) }
         var out: Tensor
-        if path == .amxSplit {
+        if path == .bf16Dot {
+            out = Tensor.build(shape: [m, rows]) { dst, _ in
+                source.withUnsafeBufferPointer { src in
+                    withOptionalInt64Pointer(indices.map { $0.map(Int64.init) }) { idx in
+                        applyBF16Dot(src.baseAddress!, lda: cols, rows: idx, n: m, into: dst, ldOut: rows,
+                                     accumulate: false)
+                    }
+                }
+            }
+        } else if path == .amxSplit {
             let (n, k) = (rows, cols)
             let w = bf16!.assumingMemoryBound(to: UInt16.self)
             out = Tensor.build(shape: [m, n]) { dst, _ in
@@ -161,8 +193,24 @@ public final class WeightMatrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
                       bias: [Float]? = nil, accumulate: Bool = false) {
         if n == 0 { return }
+        let path = productPath(rows: n)
+        if roundsActivations && path != .bf16Dot {
+            // Every other path on a rounded copy of the rows (the dot product rounds them itself).
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: n * cols)
+            defer { rounded.deallocate() }
+            rounded.update(from: x, count: n * cols)
+            ck_round_to_bf16(rounded, n * cols)
+            applyRaw(rounded, n: n, path: path, into: out, ldOut: ldOut, bias: bias, accumulate: accumulate)
+            return
+        }
+        applyRaw(x, n: n, path: path, into: out, ldOut: ldOut, bias: bias, accumulate: accumulate)
+    }
+
+    /// `apply` on the path `path` with the rows as they are.
+    private func applyRaw(_ x: UnsafePointer<Float>, n: Int, path: MatrixProducts.Path,
+                          into out: UnsafeMutablePointer<Float>, ldOut: Int, bias: [Float]?, accumulate: Bool) {
         let blas = BLASBackend.shared
-        switch productPath(rows: n) {
+        switch path {
         case .float32BLAS:
             f32!.withUnsafeBufferPointer { w in
                 blas.sgemm(transA: false, transB: true, m: n, n: rows, k: cols, a: x, lda: cols,
@@ -174,6 +222,8 @@ public final class WeightMatrix: @unchecked Sendable {
                                  ldOut: ldOut, accumulate: accumulate)
         case .bf16GEMV, .bf16GEMVAVX2:
             applyBF16GEMV(x, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
+        case .bf16Dot:
+            applyBF16Dot(x, lda: cols, rows: nil, n: n, into: out, ldOut: ldOut, accumulate: accumulate)
         case .widenedBLAS:
             // Widen a tile of output rows, multiply, move on. Small n (decode): 4 MB tiles that stay in cache.
             // Large n (prefill chunks): up to 64 MB tiles, since every tile's GEMM re-packs all of x (measured: 4 MB
@@ -214,6 +264,32 @@ public final class WeightMatrix: @unchecked Sendable {
             let (x, w, out) = ptrs.value
             ck_gemv_bf16w(x, cols, n, cols, w + range.lowerBound * cols, cols, range.count, out + range.lowerBound,
                           ldOut, accumulate ? 1 : 0)
+        }
+    }
+
+    /// `out (+)= round_bf16(x[rows]) · selfᵀ` on the AVX512-BF16 dot product (`ck_bf16_dot_gemm`): the rows are
+    /// rounded to bf16 once (gathered by `rows` when given: no Float32 copy), then the output columns are divided
+    /// over the BLAS threads. A thread whose kernel cannot run (its 128 KiB buffer not allocated) computes its
+    /// columns with the portable reference, the same values up to summation order.
+    private func applyBF16Dot(_ x: UnsafePointer<Float>, lda: Int, rows idx: UnsafePointer<Int64>?, n: Int,
+                              into out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool) {
+        let (rows, cols) = (self.rows, self.cols)
+        let ldA = (cols + 1) & ~1
+        let block = ck_bf16_dot_gemm_row_block()
+        let padded = (n + block - 1) / block * block
+        let a = UnsafeMutableRawPointer.allocate(byteCount: max(padded * ldA * 2, 2), alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: max(padded * ldA, 1))
+        defer { a.deallocate() }
+        ck_f32_rows_to_bf16(x, lda, idx, n, cols, a, ldA)
+        (a + n * ldA).initialize(repeating: 0, count: (padded - n) * ldA)
+        let w = bf16!.assumingMemoryBound(to: UInt16.self)
+        let ptrs = UnsafeSendableBox((UnsafePointer(a), w, out))
+        parallelRanges(rows, minChunk: 64) { range in
+            let (a, w, out) = ptrs.value
+            let wr = w + range.lowerBound * cols, o = out + range.lowerBound
+            if ck_bf16_dot_gemm(a, ldA, n, cols, wr, cols, range.count, o, ldOut, accumulate ? 1 : 0) != 0 {
+                ck_bf16_dot_gemm_reference(a, ldA, n, cols, wr, cols, range.count, o, ldOut, accumulate ? 1 : 0)
+            }
         }
     }
 

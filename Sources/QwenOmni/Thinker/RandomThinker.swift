@@ -10,13 +10,16 @@ extension ThinkerModel {
     ///   - sharedLayer: one random layer referenced `numHiddenLayers` times (no memory per extra layer) instead of
     ///     a draw per layer.
     ///   - bf16Values: round every matrix to bf16 values, as in the released checkpoints.
-    ///   - storage: `.bf16` holds the matrices as bf16 (then `bf16Values` is implied), else Float32.
+    ///   - storage: `.bf16` / `.bf16Matmul` hold the matrices as bf16 (then `bf16Values` is implied), else Float32.
     public static func random(config c: ThinkerTextConfig, seed: UInt64, sharedLayer: Bool = false,
                               bf16Values: Bool = false, storage: ThinkerWeightStorage = .float32) throws -> ThinkerModel {
         var rng = SeededGenerator(seed: seed)
         func matrix(_ rows: Int, _ cols: Int) -> WeightMatrix {
             let a = rng.uniformFloats(count: rows * cols, bound: 1 / Float(cols).squareRoot())
-            if storage == .bf16 { return WeightMatrix.bf16(rounding: Tensor(shape: [rows, cols], scalars: a)) }
+            if storage == .bf16 || storage == .bf16Matmul {
+                return WeightMatrix.bf16(rounding: Tensor(shape: [rows, cols], scalars: a),
+                                         roundingActivations: storage == .bf16Matmul)
+            }
             let t = Tensor(shape: [rows, cols], scalars: a)
             return WeightMatrix(rows: rows, cols: cols, float32: bf16Values ? t.roundedToBF16().scalars : a)
         }

@@ -13,6 +13,12 @@ public enum ThinkerWeightStorage: String, Sendable, CaseIterable {
     /// bf16 weights directly with AVX-512 (`ck_bf16_gemv.h`); without those, tiles of the matrix are widened to
     /// Float32 right before the BLAS GEMM.
     case bf16
+    /// `bf16` storage with bf16 arithmetic in the products: the activations are rounded to bf16 before each
+    /// projection (bf16 x bf16 products, Float32 accumulation), as PyTorch's bf16 model and llama.cpp's BF16 type
+    /// compute. Not the Float32 result: opt-in. On CPUs with AVX512-BF16 and no AMX, prefill products run on the bf16
+    /// dot instruction (`ck_bf16_dot_gemm.h`, about twice the Float32 GEMM rate); elsewhere the rounded activations
+    /// take the `bf16` paths (same values up to summation order). Attention, norms and the residual stay Float32.
+    case bf16Matmul = "bf16-matmul"
     /// `bf16` when every matrix of the checkpoint is BF16 and the CPU has AMX (lossless there, and the fastest),
     /// otherwise `float32` when the Float32 weights take at most 60 % of physical memory, otherwise `bf16`.
     case auto
@@ -151,12 +157,14 @@ public enum ThinkerLoader {
             let key = checkpointKey(p)
             let e = checkpoint.entry(key)!
             defer { report(key) }
-            if mode == .bf16 {
+            if mode == .bf16 || mode == .bf16Matmul {
+                let rounding = mode == .bf16Matmul
                 if e.dtype == .bf16, let file = checkpoint.file(containing: key) {
                     let raw = try file.rawBytes(key)
-                    return WeightMatrix(rows: e.shape[0], cols: e.shape[1], bf16: raw.baseAddress!, owner: file)
+                    return WeightMatrix(rows: e.shape[0], cols: e.shape[1], bf16: raw.baseAddress!, owner: file,
+                                        roundingActivations: rounding)
                 }
-                return WeightMatrix.bf16(rounding: try checkpoint.floatTensor(key))
+                return WeightMatrix.bf16(rounding: try checkpoint.floatTensor(key), roundingActivations: rounding)
             }
             return WeightMatrix(rows: e.shape[0], cols: e.shape[1], float32: try checkpoint.floatTensor(key).scalars)
         }

@@ -42,7 +42,7 @@ struct BenchPrefillCommand: ParsableCommand {
     @Option(help: "Decoder layers run per measurement.") var layers = 2
     @Option(help: "Timed repetitions.") var repetitions = 1
     @Option(help: "Untimed warm-up runs.") var warmup = 0
-    @Option(help: "Weight storage: auto (bf16 where AMX runs the products, as the loader picks for a bf16 checkpoint; else float32), float32 or bf16.")
+    @Option(help: "Weight storage: auto (bf16 where AMX runs the products, as the loader picks for a bf16 checkpoint; else float32), float32, bf16 or bf16-matmul (bf16 weights and activations rounded to bf16 in every product, as llama.cpp's BF16 computes; the AVX512-BF16 dot product where there is no AMX).")
     var storage = "auto"
     @Option(help: "Attention query block (rows per head per block; default: the model's).") var queryBlock: Int?
     @Option(help: "Attention key block (keys per block; default: the model's).") var keyBlock: Int?
@@ -142,8 +142,8 @@ struct BenchPrefillCommand: ParsableCommand {
         if layers > 36 {
             throw ValidationError("--layers \(layers): at most 36 (the 3B model's depth; times are per layer)")
         }
-        if !["auto", "float32", "bf16"].contains(storage) {
-            throw ValidationError("--storage must be auto, float32 or bf16")
+        if ThinkerWeightStorage(rawValue: storage) == nil {
+            throw ValidationError("--storage must be auto, float32, bf16 or bf16-matmul")
         }
         if llamacppTests != nil && compareLlamacpp == nil {
             throw ValidationError("--llamacpp-tests needs --compare-llamacpp DIR")
@@ -166,15 +166,23 @@ struct BenchPrefillCommand: ParsableCommand {
         storage == "auto" ? (MatrixProducts.amxUsable ? "bf16" : "float32") : storage
     }
 
+    /// The resolved storage as the loader's type.
+    var storageMode: ThinkerWeightStorage { ThinkerWeightStorage(rawValue: resolvedStorage) ?? .float32 }
+
+    /// Whether the resolved storage holds the weights as bf16.
+    var bf16Stored: Bool { storageMode == .bf16 || storageMode == .bf16Matmul }
+
     /// How the projections are computed with the resolved storage.
     var productsDescription: String {
-        MatrixProducts.path(float32: resolvedStorage != "bf16", bf16: resolvedStorage == "bf16",
-                            rows: ThinkerModel.defaultChunkRows).rawValue
+        MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: ThinkerModel.defaultChunkRows,
+                            roundsActivations: storageMode == .bf16Matmul).rawValue
     }
 
     /// How a decode step (one row) computes the projections with the resolved storage.
     var decodeProductsDescription: String {
-        MatrixProducts.path(float32: resolvedStorage != "bf16", bf16: resolvedStorage == "bf16", rows: 1).rawValue
+        MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: 1,
+                            roundsActivations: storageMode == .bf16Matmul).rawValue
+            + (storageMode == .bf16Matmul ? " (activations rounded to bf16)" : "")
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
@@ -199,7 +207,7 @@ struct BenchPrefillCommand: ParsableCommand {
         cfg.vocabSize = 16
         // bf16 values, as in the released checkpoints, whichever way they are stored.
         return try ThinkerModel.random(config: cfg, seed: 1, sharedLayer: true, bf16Values: true,
-                                       storage: resolvedStorage == "bf16" ? .bf16 : .float32)
+                                       storage: storageMode)
             .withBlocking(chunkRows: chunkRows, queryBlock: queryBlock, keyBlock: keyBlock)
     }
 

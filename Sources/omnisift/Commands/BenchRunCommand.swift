@@ -46,7 +46,7 @@ struct BenchRunCommand: ParsableCommand {
     @Option(help: "Audio layers measured.") var audioLayers = 2
     @Option(help: "Thinker decoder layers measured.") var thinkerLayers = 1
     @Option(help: "Tokens generated per ratio (the first from the prefill, then decode steps).") var newTokens = 8
-    @Option(help: "Thinker weight storage: auto (what auto picks for the full-depth model), float32 or bf16.")
+    @Option(help: "Thinker weight storage: auto (what auto picks for the full-depth model), float32, bf16 or bf16-matmul (activations rounded to bf16 in the products).")
     var storage = "auto"
     @Option(help: "Folder of the generated clips (kept and reused).") var mediaDir = "/tmp/omnisift-bench-run-media"
     @Option(help: "Folder of the tokenizer files linked into the model folder.")
@@ -94,7 +94,9 @@ struct BenchRunCommand: ParsableCommand {
             throw ValidationError("--thinker-layers \(thinkerLayers) must be in 1...\(full.textConfig.numHiddenLayers)")
         }
         if newTokens < 1 || newTokens > 1024 { throw ValidationError("--new-tokens \(newTokens) must be in 1...1024") }
-        if !["auto", "float32", "bf16"].contains(storage) { throw ValidationError("--storage must be auto, float32 or bf16") }
+        if ThinkerWeightStorage(rawValue: storage) == nil {
+            throw ValidationError("--storage must be auto, float32, bf16 or bf16-matmul")
+        }
         if method.lowercased() == "none" { throw ValidationError("--method none: use --keep 1 for the uncompressed row") }
     }
 
@@ -103,6 +105,7 @@ struct BenchRunCommand: ParsableCommand {
         switch storage {
         case "float32": return .float32
         case "bf16": return .bf16
+        case "bf16-matmul": return .bf16Matmul
         default:
             return ThinkerLoader.autoStorage(parameters: ThinkerMemory.parameterCount(s.full.textConfig,
                                                                                    tiedLMHead: s.full.lmHeadTiedToEmbeddings),
@@ -189,7 +192,7 @@ struct BenchRunCommand: ParsableCommand {
             for row in r.rows {
                 memory.append(MemoryRow(clip: path, keep: row.keep, account: RunMemoryAccount(
                     measuredEncoderPeakBytes: r.encoderPeakRSSBytes ?? 0, measuredThinkerPeakBytes: row.peakRSSBytes ?? 0,
-                    measured: measured, real: s.full, thinkerBytesPerParameter: store == .bf16 ? 2 : 4,
+                    measured: measured, real: s.full, thinkerBytesPerParameter: store == .float32 ? 4 : 2,
                     keptTokens: row.tokensAfter.total, newTokens: newTokens)))
             }
         }

@@ -84,7 +84,7 @@ struct ForwardCommand: ParsableCommand {
 }
 
 /// Shared pieces of the thinker commands (`forward`, `generate`).
-/// `--storage auto|float32|bf16`, parsed (and its bad values reported) by the argument parser.
+/// `--storage auto|float32|bf16|bf16-matmul`, parsed (and its bad values reported) by the argument parser.
 extension ThinkerWeightStorage: ExpressibleByArgument {}
 
 enum ThinkerCLI {

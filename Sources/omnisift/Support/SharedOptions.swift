@@ -3,12 +3,12 @@ import QwenOmni
 
 // The option sets several commands share, declared once (`@OptionGroup`), so their spelling and help agree.
 
-/// `--model DIR --storage auto|float32|bf16`: the thinker checkpoint and how its weights are held.
+/// `--model DIR --storage auto|float32|bf16|bf16-matmul`: the thinker checkpoint and how its weights are held.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Checkpoint folder (config.json + model*.safetensors).")
     var model: String
 
-    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32 or bf16 (bf16 keeps the checkpoint's bf16 mapped, ~half the memory).")
+    @Option(help: "Weight storage: auto (bf16 for an all-BF16 checkpoint on a CPU with AMX, else float32 if it fits in 60 % of RAM, else bf16), float32, bf16 (keeps the checkpoint's bf16 mapped, ~half the memory; products exact to Float32 up to summation order) or bf16-matmul (bf16 storage with the activations rounded to bf16 in every product, as PyTorch's bf16 model and llama.cpp's BF16 compute; on CPUs with AVX512-BF16 and no AMX, prefill about twice as fast as bf16).")
     var storage: ThinkerWeightStorage = .auto
 }
 

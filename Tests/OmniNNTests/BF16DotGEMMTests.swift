@@ -1,0 +1,156 @@
+import CPUKernels
+import Foundation
+import OmniTensor
+import Testing
+
+@testable import OmniNN
+
+/// The bf16 x bf16 product on the AVX512-BF16 dot instruction (`ck_bf16_dot_gemm.h`) and the matrices that round
+/// their activations to bf16 (`WeightMatrix.roundsActivations`, `--storage bf16-matmul`): the kernel against Float64
+/// sums of the same bf16 values on edge shapes, strides and accumulation; the portable reference likewise; and the
+/// weight matrix giving the Float32 product of the ROUNDED activations on every path.
+@Suite struct BF16DotGEMMTests {
+    static let dot = ck_has_avx512_bf16() == 1
+
+    static func bf16(_ x: Float) -> UInt16 { ck_f32_to_bf16(x) }
+    static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+
+    /// A (bf16 bits, rows padded to the kernel's row block and to an even stride), W (bf16 bits one entry past an
+    /// aligned start: 2-byte alignment only), initial C with padding columns.
+    struct Problem {
+        let (m, n, k, lda, ldw, ldc): (Int, Int, Int, Int, Int, Int)
+        let a: [UInt16], w: [UInt16], c0: [Float]
+
+        init(m: Int, n: Int, k: Int, seed: UInt64) {
+            let block = Int(ck_bf16_dot_gemm_row_block())
+            (self.m, self.n, self.k) = (m, n, k)
+            (lda, ldw, ldc) = ((k + 1) / 2 * 2 + 2, k + 1, n + 3)
+            var rng = SeededGenerator(seed: seed)
+            let rows = (m + block - 1) / block * block
+            var a = [UInt16](repeating: 0, count: rows * lda)
+            for r in 0..<m { for i in 0..<k { a[r * lda + i] = BF16DotGEMMTests.bf16(Float(rng.nextUnit() * 2 - 1)) } }
+            self.a = a
+            w = (0..<(1 + n * ldw)).map { _ in BF16DotGEMMTests.bf16(Float(rng.nextUnit() * 2 - 1)) }
+            c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        }
+
+        func run(_ product: (UnsafePointer<UInt16>, UnsafePointer<UInt16>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var c = c0
+            a.withUnsafeBufferPointer { ap in
+                w.withUnsafeBufferPointer { wp in
+                    c.withUnsafeMutableBufferPointer { product(ap.baseAddress!, wp.baseAddress! + 1, $0.baseAddress!) }
+                }
+            }
+            return c
+        }
+
+        /// The worst |c - exact| / Σ|terms| (Float64 sums of the bf16 products), and whether C's padding is intact.
+        func check(_ c: [Float], accumulate: Bool) -> (worst: Double, paddingIntact: Bool) {
+            var worst = 0.0, intact = true
+            for r in 0..<m {
+                for j in 0..<n {
+                    var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
+                    for i in 0..<k {
+                        let p = Double(BF16DotGEMMTests.float(a[r * lda + i])) * Double(BF16DotGEMMTests.float(w[1 + j * ldw + i]))
+                        s += p
+                        mag += abs(p)
+                    }
+                    worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
+                }
+                intact = intact && c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)]
+            }
+            return (worst, intact)
+        }
+    }
+
+    /// Rows around the 12-row block, columns around the 32-column panel and the 256-column block, k odd / even /
+    /// around the 256-value step.
+    @Test(arguments: [(m: 1, n: 1, k: 1), (m: 11, n: 31, k: 2), (m: 12, n: 32, k: 3), (m: 13, n: 33, k: 255),
+                      (m: 25, n: 257, k: 256), (m: 40, n: 300, k: 257), (m: 3, n: 65, k: 515), (m: 24, n: 7, k: 1030)])
+    func kernelMatchesFloat64(m: Int, n: Int, k: Int) {
+        let p = Problem(m: m, n: n, k: k, seed: UInt64(m * 131 + n * 17 + k))
+        for accumulate in [false, true] {
+            let ref = p.run { a, w, c in
+                ck_bf16_dot_gemm_reference(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0)
+            }
+            let (worstRef, intactRef) = p.check(ref, accumulate: accumulate)
+            #expect(worstRef <= 1e-6 * Double(k).squareRoot() + 1e-6, "reference m \(m) n \(n) k \(k): \(worstRef)")
+            #expect(intactRef)
+            guard Self.dot else { continue }
+            var rc: Int32 = 0
+            let c = p.run { a, w, c in rc = ck_bf16_dot_gemm(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
+            #expect(rc == 0)
+            let (worst, intact) = p.check(c, accumulate: accumulate)
+            #expect(worst <= 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate): relative error \(worst)")
+            #expect(intact, "m \(m) n \(n) k \(k): C written outside its m x n block")
+        }
+    }
+
+    /// Without AVX512-BF16 (or with the AVX-512 paths off on this thread) the kernel says so and leaves C alone.
+    @Test func kernelRefusesWithoutTheInstruction() {
+        ck_set_avx512_enabled(0)
+        defer { ck_set_avx512_enabled(1) }
+        #expect(ck_has_avx512_bf16() == 0)
+        let p = Problem(m: 2, n: 3, k: 4, seed: 1)
+        var rc: Int32 = 0
+        let c = p.run { a, w, c in rc = ck_bf16_dot_gemm(a, p.lda, 2, 4, w, p.ldw, 3, c, p.ldc, 0) }
+        #expect(rc == -1 && c == p.c0)
+        #expect(MatrixProducts.path(float32: false, bf16: true, rows: 64, roundsActivations: true) != .bf16Dot)
+    }
+
+    /// A matrix that rounds its activations computes the Float32 product of the ROUNDED rows with the bf16 weights
+    /// on every path (the dot product from `splitMinRows` rows where the CPU has it; the GEMV, the AMX split or the
+    /// widened BLAS on a rounded copy otherwise), with `linear`'s row gather and bias, and `apply`'s accumulation.
+    @Test(arguments: [true, false]) func roundingMatrixIsTheProductOfRoundedActivations(avx512: Bool) {
+        ck_set_avx512_enabled(avx512 ? 1 : 0)
+        defer { ck_set_avx512_enabled(1) }
+        var rng = SeededGenerator(seed: 5)
+        let (rows, cols) = (300, 257)  // odd k: the padded pair
+        let w = Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { _ in Float(rng.nextUnit() * 2 - 1) })
+        let rounding = WeightMatrix.bf16(rounding: w, roundingActivations: true)
+        let exact = WeightMatrix(rows: rows, cols: cols, float32: rounding.toTensor().scalars)
+        #expect(rounding.roundsActivations && rounding.isBF16)
+        let bias = Tensor(shape: [rows], scalars: (0..<rows).map { _ in Float(rng.nextUnit()) })
+        for n in [1, 5, MatrixProducts.splitMinRows, 70] {
+            let x = Tensor(shape: [n + 4, cols], scalars: (0..<(n + 4) * cols).map { _ in Float(rng.nextUnit() * 4 - 2) })
+            let picked = (0..<n).map { ($0 * 7 + 3) % (n + 4) }
+            let expectedPath: MatrixProducts.Path? = n >= MatrixProducts.splitMinRows && Self.dot && avx512
+                && !MatrixProducts.amxUsable ? .bf16Dot : nil
+            if let expectedPath { #expect(rounding.productPath(rows: n) == expectedPath) }
+            let got = rounding.linear(x, rows: picked, bias: bias)
+            let roundedRows = x.gatherRows(picked).roundedToBF16()
+            let want = exact.linear(roundedRows, bias: bias)
+            let unrounded = exact.linear(x.gatherRows(picked), bias: bias)
+            let diff = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max()!
+            let fromUnrounded = zip(got.scalars, unrounded.scalars).map { abs($0 - $1) }.max()!
+            // Outputs reach ~40 (Σ|x·w| ~ 130): Float32 summation differences are a few ulp; the rounding of the
+            // activations moves them by ~1e-2.
+            #expect(diff < 1e-4, "n \(n) avx512 \(avx512): \(diff) from the product of the rounded rows")
+            #expect(fromUnrounded > 1e-3, "n \(n): no different from the unrounded product (\(fromUnrounded))")
+            // apply with accumulation: out += x · Wᵀ.
+            let prior = (0..<n * rows).map { _ in Float(rng.nextUnit()) }
+            var a = prior
+            x.gatherRows(picked).withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer {
+                    rounding.apply(xp.baseAddress!, n: n, into: $0.baseAddress!, ldOut: rows, accumulate: true)
+                }
+            }
+            let noBias = exact.linear(roundedRows)
+            let accDiff = (0..<n * rows).map { abs(a[$0] - (prior[$0] + noBias.scalars[$0])) }.max()!
+            #expect(accDiff < 1e-4, "n \(n): accumulate differs by \(accDiff)")
+        }
+    }
+
+    /// Non-finite activations give non-finite outputs on the dot path (nothing silently finite).
+    @Test(.enabled(if: dot && !MatrixProducts.amxUsable)) func nonFiniteActivationsStayNonFinite() {
+        let (rows, cols, n) = (40, 64, 40)
+        let w = WeightMatrix.bf16(rounding: Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { Float($0 % 7) - 3 }),
+                                  roundingActivations: true)
+        var x = Tensor(shape: [n, cols], scalars: (0..<n * cols).map { Float($0 % 5) / 5 })
+        x.withUnsafeMutableBufferPointer { $0[3 * cols + 10] = .infinity; $0[7 * cols] = .nan }
+        #expect(w.productPath(rows: n) == .bf16Dot)
+        let y = w.linear(x)
+        #expect(y.row(3).contains { !$0.isFinite } && y.row(7).allSatisfy { $0.isNaN })
+        #expect(y.row(0).allSatisfy { $0.isFinite })
+    }
+}
