@@ -218,6 +218,14 @@ struct BadInputCLITests {
         // The tiny checkpoint is all BF16: `--storage auto` keeps it bf16 where AMX runs the products, and says so.
         #expect(report["weights_bf16"] as? Bool == MatrixProducts.amxUsable)
         #expect((report["prefill_products"] as? String)?.contains("AMX") == MatrixProducts.amxUsable)
+        // `--storage bf16-matmul`: bf16 weights, and the report names the rounding of the activations.
+        let bf = try CLI.json(try CLI.run(["generate", "--model", Self.tinyModel, good, "--max-new-tokens", "2",
+                                           "--storage", "bf16-matmul", "--json", "--quiet"]))
+        #expect(bf["weights_bf16"] as? Bool == true)
+        #expect((bf["prefill_products"] as? String)?.contains("rounded to bf16") == true)
+        #expect((bf["decode_products"] as? String)?.contains("rounded to bf16") == true)
+        let bad = try CLI.run(["generate", "--model", Self.tinyModel, good, "--storage", "bf17", "--quiet"])
+        Self.expectCleanFailure(bad, mentioning: "bf16-matmul", "--storage bf17")
     }
 
     @Test("bench compress refuses clip sizes that overflow or exceed memory (instead of an allocation trap)")

@@ -174,7 +174,10 @@ public final class ThinkerModel: @unchecked Sendable {
     /// decode steps.
     public var productPaths: (prefill: String, decode: String) {
         let m = layers.first?.qProj ?? embedTokens
-        return (m.productPath(rows: MatrixProducts.splitMinRows).rawValue, m.productPath(rows: 1).rawValue)
+        func name(_ p: MatrixProducts.Path) -> String {
+            m.roundsActivations && p != .bf16Dot ? p.rawValue + " (activations rounded to bf16)" : p.rawValue
+        }
+        return (name(m.productPath(rows: MatrixProducts.splitMinRows)), name(m.productPath(rows: 1)))
     }
 
     /// Bytes held by all weights.
