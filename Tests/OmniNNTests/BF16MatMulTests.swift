@@ -63,13 +63,14 @@ import OmniTensor
         var rng = SeededGenerator(seed: 11)
         let rows = (0..<m).map { _ in Int(rng.next() % UInt64(m + 9)) }
         let expected = Self.reference(source, rows: rows, weight, bias: bias)
-        for useAMX in [true, false] {
-            let w = BF16Weight(weight, useAMX: useAMX)
+        for (useAMX, useDot) in [(true, true), (false, true), (false, false)] {
+            let w = BF16Weight(weight, useAMX: useAMX, useDotProduct: useDot)
+            #expect(w.usesDotProduct == (!w.usesAMX && useDot && MatrixProducts.avx512BF16Usable))
             let got = w.apply(to: source, rows: rows, bias: bias)
             #expect(got.shape == [m, n])
             let worst = zip(got.scalars, expected).map { abs(Double($0) - $1) }.max() ?? 0
             // Float32 accumulation of k products of size <= 1.
-            #expect(worst < 1e-6 * Double(k) + 1e-6, "useAMX \(useAMX) (AMX present: \(MatrixProducts.amxUsable)): max error \(worst)")
+            #expect(worst < 1e-6 * Double(k) + 1e-6, "useAMX \(useAMX) useDot \(useDot) (AMX present: \(MatrixProducts.amxUsable)): max error \(worst)")
         }
         // All rows in order when `rows` is nil.
         let all = BF16Weight(weight).apply(to: source, bias: nil)

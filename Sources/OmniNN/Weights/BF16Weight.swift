@@ -5,8 +5,9 @@ import OmniTensor
 ///
 /// Numerics are defined as: round both operands to the nearest bf16 (ties to even), multiply in Float32 (a product
 /// of two bf16 numbers is exact), accumulate in Float32. Where the CPU has AMX (`usesAMX`) the tiles
-/// compute it directly; elsewhere the rounded operands go through the Float32 BLAS. The two agree up to summation
-/// order. For operands that already are bf16 values (a bf16 checkpoint, embeddings from a bf16 model) the rounding
+/// compute it directly; where it has AVX512-BF16 (`usesDotProduct`) the bf16 dot instruction does
+/// (`ck_bf16_dot_gemm.h`, a `WeightMatrix` that rounds its activations); elsewhere the rounded operands go through the
+/// Float32 BLAS. All agree up to summation order. For operands that already are bf16 values (a bf16 checkpoint, embeddings from a bf16 model) the rounding
 /// changes nothing, so the product equals the Float32 one up to summation order.
 public struct BF16Weight: Sendable {
     /// Output features (rows of the PyTorch Linear weight).
@@ -17,11 +18,18 @@ public struct BF16Weight: Sendable {
     public let usesAMX: Bool
     /// AMX tile order (see `ck_pack_bf16_weight`) when `usesAMX`; else empty.
     private let packed: [UInt16]
-    /// The weight rounded to bf16, kept as Float32, when not `usesAMX`.
+    /// The weight rounded to bf16, kept as Float32, when neither AMX nor the dot product runs the products.
     private let rounded: Tensor?
+    /// The weight as bf16 bits whose products round the activations (the AVX512-BF16 dot product), when the CPU has
+    /// that instruction and not AMX.
+    private let dot: WeightMatrix?
+
+    /// Whether products run on the AVX512-BF16 dot instruction.
+    public var usesDotProduct: Bool { dot != nil }
 
     /// Prepares `weight` [out, in] (PyTorch Linear layout). `useAMX: false` forces the portable path (tests).
-    public init(_ weight: Tensor, useAMX: Bool = MatrixProducts.amxUsable) {
+    public init(_ weight: Tensor, useAMX: Bool = MatrixProducts.amxUsable,
+                useDotProduct: Bool = MatrixProducts.avx512BF16Usable) {
         precondition(weight.rank == 2, "BF16Weight: a rank-2 [out, in] weight is needed, got shape \(weight.shape)")
         let (n, k) = (weight.shape[0], weight.shape[1])
         outFeatures = n
@@ -36,9 +44,15 @@ public struct BF16Weight: Sendable {
                 }
             }
             rounded = nil
+            dot = nil
+        } else if useDotProduct && MatrixProducts.avx512BF16Usable {
+            packed = []
+            rounded = nil
+            dot = WeightMatrix.bf16(rounding: weight, roundingActivations: true)
         } else {
             packed = []
             rounded = weight.roundedToBF16()
+            dot = nil
         }
     }
 
@@ -50,6 +64,7 @@ public struct BF16Weight: Sendable {
     public func apply(to source: Tensor, rows: [Int]? = nil, bias: Tensor? = nil) -> Tensor {
         let m = checkLinearArguments("BF16Weight", source: source, rows: rows, bias: bias, inFeatures: inFeatures,
                                      outFeatures: outFeatures)
+        if let dot { return dot.linear(source, rows: rows, bias: bias) }
         var out: Tensor
         if usesAMX {
             out = amxProduct(source, rows: rows, m: m)

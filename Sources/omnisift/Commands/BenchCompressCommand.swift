@@ -274,7 +274,7 @@ struct BenchCompressCommand: ParsableCommand {
         print("clip: \(chunks) chunks x (\(2 * frameTokens) video + \(audioTokens) audio), \(n) tokens, D = \(hiddenSize), f32"
               + (unrounded ? "" : " holding bf16 values (embeddings and selector weights, as a bf16 model gives them)") + "; "
               + "rho_video \(rhoVideo), rho_audio \(rhoAudio) -> \(String(format: "%.1f", 100 * swift[0].result.retainedRatio))% retained")
-        print("BLAS: \(report.blas); AMX bf16: \(report.amx ? "yes" : "no (bf16 = rounded operands through sgemm)"); "
+        print("BLAS: \(report.blas); AMX bf16: \(report.amx ? "yes" : MatrixProducts.avx512BF16Usable ? "no (bf16 = AVX512-BF16 dot product)" : "no (bf16 = rounded operands through sgemm)"); "
               + "\(repetitions) runs after \(warmup) warm-up" + Self.loadNote())
         var columns = ["stage"]
         for r in reports { columns += ["swift \(r.precision) ms", "pytorch \(r.precision) ms", "speed-up"] }
