@@ -166,7 +166,12 @@ extension Tensor {
     /// Every scalar rounded to the nearest bf16 value (ties to even; NaN stays NaN), kept as Float32.
     public func roundedToBF16() -> Tensor {
         var r = self
-        r.withUnsafeMutableBufferPointer { ck_round_to_bf16($0.baseAddress, $0.count) }
+        r.roundToBF16()
         return r
+    }
+
+    /// Rounds every scalar to the nearest bf16 value in place (no copy when the storage is not shared).
+    public mutating func roundToBF16() {
+        withUnsafeMutableBufferPointer { ck_round_to_bf16($0.baseAddress, $0.count) }
     }
 }

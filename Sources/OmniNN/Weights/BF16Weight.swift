@@ -69,7 +69,8 @@ public struct BF16Weight: Sendable {
         if usesAMX {
             out = amxProduct(source, rows: rows, m: m)
         } else {
-            let a = (rows.map { source.gatherRows($0) } ?? source).roundedToBF16()
+            var a = rows.map { source.gatherRows($0) } ?? source
+            a.roundToBF16()  // in place on the gathered rows: one Float32 copy, not two
             out = Tensor.matmul(a, rounded!, transposeB: true)
         }
         if let bias { out.add(bias) }

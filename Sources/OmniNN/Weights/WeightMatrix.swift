@@ -138,50 +138,34 @@ public final class WeightMatrix: @unchecked Sendable {
         let m = checkLinearArguments("WeightMatrix.linear", source: source, rows: indices, bias: bias,
                                      inFeatures: cols, outFeatures: rows)
         let path = productPath(rows: m)
-        if roundsActivations && path != .bf16Dot {
-            // Every other path on the rounded rows (the dot product rounds them itself, gather fused).
-            let x = (indices.map { source.gatherRows($0) } ?? source).roundedToBF16()
-            guard m > 0 else { return Tensor.zeros([0, rows]) }
-            var out = Tensor.zeros([m, rows])
-            x.withUnsafeBufferPointer { xp in
-                out.withUnsafeMutableBufferPointer { o in
-                    applyRaw(xp.baseAddress!, n: m, path: path, into: o.baseAddress!, ldOut: rows, bias: nil,
-                             accumulate: false)
-                }
-            }
-            if let bias { out.add(bias) }
-            return out
-        }
-        if path == .float32BLAS {
+        if path == .float32BLAS && !roundsActivations {
             return (indices.map { source.gatherRows($0) } ?? source).linear(weight: f32!, bias: bias)
         }
         guard m > 0 else { return Tensor.zeros([0, rows]) }
-        var out: Tensor
-        if path == .bf16Dot {
-            out = Tensor.build(shape: [m, rows]) { dst, _ in
+        let (n, k) = (rows, cols)
+        var out = Tensor.build(shape: [m, n]) { dst, _ in
+            switch path {
+            case .bf16Dot, .amxSplit where !roundsActivations:
+                // Kernels that read the rows themselves: the gather is fused (no Float32 copy of the rows).
                 source.withUnsafeBufferPointer { src in
                     withOptionalInt64Pointer(indices.map { $0.map(Int64.init) }) { idx in
-                        applyBF16Dot(src.baseAddress!, lda: cols, rows: idx, n: m, into: dst, ldOut: rows,
-                                     accumulate: false)
+                        if path == .bf16Dot {
+                            applyBF16Dot(src.baseAddress!, lda: k, rows: idx, n: m, into: dst, ldOut: n,
+                                         accumulate: false)
+                        } else {
+                            ExactBF16Product.run(a: src.baseAddress!, lda: k, rows: idx, m: m, k: k,
+                                                 w: bf16!.assumingMemoryBound(to: UInt16.self), ldw: k, n: n,
+                                                 out: dst, ldOut: n, accumulate: false)
+                        }
                     }
                 }
-            }
-        } else if path == .amxSplit {
-            let (n, k) = (rows, cols)
-            let w = bf16!.assumingMemoryBound(to: UInt16.self)
-            out = Tensor.build(shape: [m, n]) { dst, _ in
-                source.withUnsafeBufferPointer { src in
-                    withOptionalInt64Pointer(indices.map { $0.map(Int64.init) }) { idx in
-                        ExactBF16Product.run(a: src.baseAddress!, lda: k, rows: idx, m: m, k: k, w: w, ldw: k, n: n,
-                                             out: dst, ldOut: n, accumulate: false)
-                    }
+            default:
+                // The rows prepared once (gathered, and rounded when the matrix rounds its activations), then the path.
+                var x = indices.map { source.gatherRows($0) } ?? source
+                if roundsActivations { x.roundToBF16() }  // in place on a gathered copy
+                x.withUnsafeBufferPointer { xp in
+                    applyRaw(xp.baseAddress!, n: m, path: path, into: dst, ldOut: n, bias: nil, accumulate: false)
                 }
-            }
-        } else {
-            let x = indices.map { source.gatherRows($0) } ?? source
-            out = Tensor.zeros([m, rows])
-            x.withUnsafeBufferPointer { xp in
-                out.withUnsafeMutableBufferPointer { o in apply(xp.baseAddress!, n: m, into: o.baseAddress!, ldOut: rows) }
             }
         }
         if let bias { out.add(bias) }
