@@ -15,60 +15,16 @@ import Testing
     static func bf16(_ x: Float) -> UInt16 { ck_f32_to_bf16(x) }
     static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
-    /// A (bf16 bits, rows padded to the kernel's row block and to an even stride), W (bf16 bits one entry past an
-    /// aligned start: 2-byte alignment only), initial C with padding columns.
-    struct Problem {
-        let (m, n, k, lda, ldw, ldc): (Int, Int, Int, Int, Int, Int)
-        let a: [UInt16], w: [UInt16], c0: [Float]
-
-        init(m: Int, n: Int, k: Int, seed: UInt64) {
-            let block = Int(ck_bf16_dot_gemm_row_block())
-            (self.m, self.n, self.k) = (m, n, k)
-            (lda, ldw, ldc) = ((k + 1) / 2 * 2 + 2, k + 1, n + 3)
-            var rng = SeededGenerator(seed: seed)
-            let rows = (m + block - 1) / block * block
-            var a = [UInt16](repeating: 0, count: rows * lda)
-            for r in 0..<m { for i in 0..<k { a[r * lda + i] = BF16DotGEMMTests.bf16(Float(rng.nextUnit() * 2 - 1)) } }
-            self.a = a
-            w = (0..<(1 + n * ldw)).map { _ in BF16DotGEMMTests.bf16(Float(rng.nextUnit() * 2 - 1)) }
-            c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit() * 2 - 1) }
-        }
-
-        func run(_ product: (UnsafePointer<UInt16>, UnsafePointer<UInt16>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-            var c = c0
-            a.withUnsafeBufferPointer { ap in
-                w.withUnsafeBufferPointer { wp in
-                    c.withUnsafeMutableBufferPointer { product(ap.baseAddress!, wp.baseAddress! + 1, $0.baseAddress!) }
-                }
-            }
-            return c
-        }
-
-        /// The worst |c - exact| / Σ|terms| (Float64 sums of the bf16 products), and whether C's padding is intact.
-        func check(_ c: [Float], accumulate: Bool) -> (worst: Double, paddingIntact: Bool) {
-            var worst = 0.0, intact = true
-            for r in 0..<m {
-                for j in 0..<n {
-                    var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
-                    for i in 0..<k {
-                        let p = Double(BF16DotGEMMTests.float(a[r * lda + i])) * Double(BF16DotGEMMTests.float(w[1 + j * ldw + i]))
-                        s += p
-                        mag += abs(p)
-                    }
-                    worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
-                }
-                intact = intact && c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)]
-            }
-            return (worst, intact)
-        }
-    }
+    /// bf16 activations padded to the kernel's row block, bf16 weights at 2-byte alignment (see
+    /// `StridedProductProblem`).
+    typealias Problem = StridedProductProblem<UInt16>
 
     /// Rows around the 12-row block, columns around the 32-column panel and the 256-column block, k odd / even /
     /// around the 256-value step.
     @Test(arguments: [(m: 1, n: 1, k: 1), (m: 11, n: 31, k: 2), (m: 12, n: 32, k: 3), (m: 13, n: 33, k: 255),
                       (m: 25, n: 257, k: 256), (m: 40, n: 300, k: 257), (m: 3, n: 65, k: 515), (m: 24, n: 7, k: 1030)])
     func kernelMatchesFloat64(m: Int, n: Int, k: Int) {
-        let p = Problem(m: m, n: n, k: k, seed: UInt64(m * 131 + n * 17 + k))
+        let p = Problem(m: m, n: n, k: k, rowBlock: Int(ck_bf16_dot_gemm_row_block()), seed: UInt64(m * 131 + n * 17 + k))
         for accumulate in [false, true] {
             let ref = p.run { a, w, c in
                 ck_bf16_dot_gemm_reference(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0)
@@ -91,7 +47,7 @@ import Testing
         ck_set_avx512_enabled(0)
         defer { ck_set_avx512_enabled(1) }
         #expect(ck_has_avx512_bf16() == 0)
-        let p = Problem(m: 2, n: 3, k: 4, seed: 1)
+        let p = Problem(m: 2, n: 3, k: 4, rowBlock: Int(ck_bf16_dot_gemm_row_block()), seed: 1)
         var rc: Int32 = 0
         let c = p.run { a, w, c in rc = ck_bf16_dot_gemm(a, p.lda, 2, 4, w, p.ldw, 3, c, p.ldc, 0) }
         #expect(rc == -1 && c == p.c0)

@@ -21,50 +21,8 @@ import Testing
     static func bf16Bits(_ x: Float) -> UInt16 { UInt16(x.bitPattern >> 16) }
     static func float(_ b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
 
-    /// A strided product C (+)= A · Wᵀ with bf16-valued weights stored as bits one entry past an aligned start (so
-    /// weight rows sit at 2-byte alignment only), random A, W and initial C.
-    struct Problem {
-        let (m, n, k, lda, ldw, ldc): (Int, Int, Int, Int, Int, Int)
-        let a: [Float], w: [UInt16], c0: [Float]
-
-        init(m: Int, n: Int, k: Int, lda: Int, ldw: Int, ldc: Int, seed: UInt64, scale: Float = 1) {
-            (self.m, self.n, self.k, self.lda, self.ldw, self.ldc) = (m, n, k, lda, ldw, ldc)
-            var rng = SeededGenerator(seed: seed)
-            a = (0..<m * lda).map { _ in Float(rng.nextUnit() * 2 - 1) * scale }
-            w = (0..<(1 + n * ldw)).map { _ in SplitGEMMTests.bf16Bits(Float(rng.nextUnit() * 2 - 1)) }
-            c0 = (0..<m * ldc).map { _ in Float(rng.nextUnit() * 2 - 1) }
-        }
-
-        /// Runs `product(a, w + 1, c)` on a copy of the initial C.
-        func run(_ product: (UnsafePointer<Float>, UnsafePointer<UInt16>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-            var c = c0
-            a.withUnsafeBufferPointer { ap in
-                w.withUnsafeBufferPointer { wp in
-                    c.withUnsafeMutableBufferPointer { product(ap.baseAddress!, wp.baseAddress! + 1, $0.baseAddress!) }
-                }
-            }
-            return c
-        }
-
-        /// The worst |c - exact| / Σ|terms| over the m x n block (Float64 sums), and whether C's row padding is
-        /// untouched.
-        func check(_ c: [Float], accumulate: Bool) -> (worst: Double, paddingIntact: Bool) {
-            var worst = 0.0, intact = true
-            for r in 0..<m {
-                for j in 0..<n {
-                    var s = accumulate ? Double(c0[r * ldc + j]) : 0, mag = abs(s)
-                    for i in 0..<k {
-                        let p = Double(a[r * lda + i]) * Double(SplitGEMMTests.float(w[1 + j * ldw + i]))
-                        s += p
-                        mag += abs(p)
-                    }
-                    worst = max(worst, abs(Double(c[r * ldc + j]) - s) / max(mag, 1e-30))
-                }
-                intact = intact && c[(r * ldc + n)..<(r * ldc + ldc)] == c0[(r * ldc + n)..<(r * ldc + ldc)]
-            }
-            return (worst, intact)
-        }
-    }
+    /// Float32 activations, bf16 weights at 2-byte alignment (see `StridedProductProblem`).
+    typealias Problem = StridedProductProblem<Float>
 
     @Test func splitIsExactAndKeepsSpecialValues() {
         var rng = SeededGenerator(seed: 21)
