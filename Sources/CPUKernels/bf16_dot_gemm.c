@@ -120,6 +120,57 @@ CK_AVX512BF16 static void gemm_avx512bf16(const uint16_t *a, size_t lda, size_t 
         }
     }
 }
+
+// Few rows of A (decode steps): no packing, each weight row streamed once from its PyTorch layout, 32 values per
+// instruction, four weight rows at a time against every row of A (re-read from L1). The k % 32 tail is a masked
+// load of both operands (masked lanes are zero and never read, so neither A's padding nor W past k is touched).
+CK_AVX512BF16 static void gemv_avx512bf16(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w,
+                                          size_t ldw, size_t n, float *c, size_t ldc, int accumulate) {
+    const size_t kf = k & ~(size_t)31;
+    const __mmask32 tail = (__mmask32)((1ull << (k - kf)) - 1);
+#define CK_DOT_STEP(acc, x, wr, t) acc = _mm512_dpbf16_ps(acc, x, (__m512bh)_mm512_loadu_si512((const void *)((wr) + (t))))
+#define CK_DOT_TAIL(acc, x, wr) acc = _mm512_dpbf16_ps(acc, x, (__m512bh)_mm512_maskz_loadu_epi16(tail, (wr) + kf))
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t *w0 = w + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        for (size_t i = 0; i < m; i++) {
+            const uint16_t *x = a + i * lda;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (size_t t = 0; t < kf; t += 32) {
+                const __m512bh xv = (__m512bh)_mm512_loadu_si512((const void *)(x + t));
+                CK_DOT_STEP(s0, xv, w0, t);
+                CK_DOT_STEP(s1, xv, w1, t);
+                CK_DOT_STEP(s2, xv, w2, t);
+                CK_DOT_STEP(s3, xv, w3, t);
+            }
+            if (kf < k) {
+                const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(tail, x + kf);
+                CK_DOT_TAIL(s0, xv, w0);
+                CK_DOT_TAIL(s1, xv, w1);
+                CK_DOT_TAIL(s2, xv, w2);
+                CK_DOT_TAIL(s3, xv, w3);
+            }
+            float *ci = c + i * ldc + j;
+            const float r[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                                _mm512_reduce_add_ps(s3)};
+            for (int q = 0; q < 4; q++) ci[q] = accumulate ? ci[q] + r[q] : r[q];
+        }
+    }
+    for (; j < n; j++) {
+        const uint16_t *wj = w + j * ldw;
+        for (size_t i = 0; i < m; i++) {
+            const uint16_t *x = a + i * lda;
+            __m512 s = _mm512_setzero_ps();
+            for (size_t t = 0; t < kf; t += 32)
+                CK_DOT_STEP(s, (__m512bh)_mm512_loadu_si512((const void *)(x + t)), wj, t);
+            if (kf < k) CK_DOT_TAIL(s, (__m512bh)_mm512_maskz_loadu_epi16(tail, x + kf), wj);
+            const float r = _mm512_reduce_add_ps(s);
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + r : r;
+        }
+    }
+#undef CK_DOT_STEP
+#undef CK_DOT_TAIL
+}
 #endif
 
 int ck_bf16_dot_gemm(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
@@ -136,6 +187,18 @@ int ck_bf16_dot_gemm(const uint16_t *a, size_t lda, size_t m, size_t k, const ui
     if (!pack) return -1;
     gemm_avx512bf16(a, lda, m, k, w, ldw, n, c, ldc, accumulate, pack);
     free(pack);
+    return 0;
+#else
+    (void)a; (void)lda; (void)m; (void)k; (void)w; (void)ldw; (void)n; (void)c; (void)ldc; (void)accumulate;
+    return -1;
+#endif
+}
+
+int ck_bf16_dot_gemv(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
+                     float *c, size_t ldc, int accumulate) {
+#if CK_X86
+    if (!ck_has_avx512_bf16()) return -1;
+    gemv_avx512bf16(a, lda, m, k, w, ldw, n, c, ldc, accumulate);
     return 0;
 #else
     (void)a; (void)lda; (void)m; (void)k; (void)w; (void)ldw; (void)n; (void)c; (void)ldc; (void)accumulate;

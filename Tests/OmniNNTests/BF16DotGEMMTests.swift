@@ -42,6 +42,29 @@ import Testing
         }
     }
 
+    /// The GEMV (decode steps: no packing, four weight rows at a time, masked k tail) on rows around its 4-row
+    /// block and k around its 32-value step, unpadded A rows; against Float64 and the reference, with accumulation.
+    @Test(arguments: [(m: 1, n: 1, k: 1), (m: 1, n: 3, k: 2), (m: 2, n: 4, k: 31), (m: 1, n: 5, k: 32),
+                      (m: 3, n: 7, k: 33), (m: 1, n: 8, k: 63), (m: 5, n: 9, k: 64), (m: 31, n: 13, k: 65),
+                      (m: 1, n: 300, k: 257), (m: 2, n: 6, k: 3584)])
+    func gemvMatchesFloat64(m: Int, n: Int, k: Int) {
+        let p = Problem(m: m, n: n, k: k, rowBlock: 1, seed: UInt64(m * 7 + n * 131 + k))
+        for accumulate in [false, true] {
+            let ref = p.run { a, w, c in
+                ck_bf16_dot_gemm_reference(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0)
+            }
+            guard Self.dot else { continue }
+            var rc: Int32 = 0
+            let c = p.run { a, w, c in rc = ck_bf16_dot_gemv(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
+            #expect(rc == 0)
+            let (worst, intact) = p.check(c, accumulate: accumulate)
+            #expect(worst <= 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate): relative error \(worst)")
+            #expect(intact, "m \(m) n \(n) k \(k): C written outside its m x n block")
+            let fromRef = Double(zip(c, ref).map { abs($0 - $1) }.max()!)
+            #expect(fromRef <= 1e-4 * Double(k).squareRoot(), "m \(m) n \(n) k \(k): \(fromRef) from the reference")
+        }
+    }
+
     /// Without AVX512-BF16 (or with the AVX-512 paths off on this thread) the kernel says so and leaves C alone.
     @Test func kernelRefusesWithoutTheInstruction() {
         ck_set_avx512_enabled(0)
@@ -51,12 +74,16 @@ import Testing
         var rc: Int32 = 0
         let c = p.run { a, w, c in rc = ck_bf16_dot_gemm(a, p.lda, 2, 4, w, p.ldw, 3, c, p.ldc, 0) }
         #expect(rc == -1 && c == p.c0)
-        #expect(MatrixProducts.path(float32: false, bf16: true, rows: 64, roundsActivations: true) != .bf16Dot)
+        let v = p.run { a, w, c in rc = ck_bf16_dot_gemv(a, p.lda, 2, 4, w, p.ldw, 3, c, p.ldc, 0) }
+        #expect(rc == -1 && v == p.c0)
+        for rows in [1, 64] {
+            #expect(MatrixProducts.path(float32: false, bf16: true, rows: rows, roundsActivations: true) != .bf16Dot)
+        }
     }
 
     /// A matrix that rounds its activations computes the Float32 product of the ROUNDED rows with the bf16 weights
-    /// on every path (the dot product from `splitMinRows` rows where the CPU has it; the GEMV, the AMX split or the
-    /// widened BLAS on a rounded copy otherwise), with `linear`'s row gather and bias, and `apply`'s accumulation.
+    /// on every path (the dot product's GEMM from `splitMinRows` rows and its GEMV below where the CPU has it; the
+    /// bf16 GEMV, the AMX split or the widened BLAS on a rounded copy otherwise), with `linear`'s row gather and bias, and `apply`'s accumulation.
     @Test(arguments: [true, false]) func roundingMatrixIsTheProductOfRoundedActivations(avx512: Bool) {
         ck_set_avx512_enabled(avx512 ? 1 : 0)
         defer { ck_set_avx512_enabled(1) }
@@ -70,8 +97,9 @@ import Testing
         for n in [1, 5, MatrixProducts.splitMinRows, 70] {
             let x = Tensor(shape: [n + 4, cols], scalars: (0..<(n + 4) * cols).map { _ in Float(rng.nextUnit() * 4 - 2) })
             let picked = (0..<n).map { ($0 * 7 + 3) % (n + 4) }
-            let expectedPath: MatrixProducts.Path? = n >= MatrixProducts.splitMinRows && Self.dot && avx512
-                && !MatrixProducts.amxUsable ? .bf16Dot : nil
+            // The dot product at every row count (the GEMV below splitMinRows) unless AMX takes the prompt rows.
+            let amxRows = n >= MatrixProducts.splitMinRows && MatrixProducts.amxUsable
+            let expectedPath: MatrixProducts.Path? = Self.dot && avx512 && !amxRows ? .bf16Dot : nil
             if let expectedPath { #expect(rounding.productPath(rows: n) == expectedPath) }
             let got = rounding.linear(x, rows: picked, bias: bias)
             let roundedRows = x.gatherRows(picked).roundedToBF16()
@@ -97,13 +125,15 @@ import Testing
         }
     }
 
-    /// Non-finite activations give non-finite outputs on the dot path (nothing silently finite).
-    @Test(.enabled(if: dot && !MatrixProducts.amxUsable)) func nonFiniteActivationsStayNonFinite() {
-        let (rows, cols, n) = (40, 64, 40)
+    /// Non-finite activations give non-finite outputs on the dot path, GEMM (40 rows) and GEMV (8 rows; k = 70
+    /// leaves a masked tail), nothing silently finite.
+    @Test(.enabled(if: dot && !MatrixProducts.amxUsable), arguments: [40, 8])
+    func nonFiniteActivationsStayNonFinite(n: Int) {
+        let (rows, cols) = (40, 70)
         let w = WeightMatrix.bf16(rounding: Tensor(shape: [rows, cols], scalars: (0..<rows * cols).map { Float($0 % 7) - 3 }),
                                   roundingActivations: true)
         var x = Tensor(shape: [n, cols], scalars: (0..<n * cols).map { Float($0 % 5) / 5 })
-        x.withUnsafeMutableBufferPointer { $0[3 * cols + 10] = .infinity; $0[7 * cols] = .nan }
+        x.withUnsafeMutableBufferPointer { $0[3 * cols + 10] = .infinity; $0[7 * cols + 69] = .nan }
         #expect(w.productPath(rows: n) == .bf16Dot)
         let y = w.linear(x)
         #expect(y.row(3).contains { !$0.isFinite } && y.row(7).allSatisfy { $0.isNaN })

@@ -29,6 +29,14 @@ size_t ck_bf16_dot_gemm_row_block(void);
 int ck_bf16_dot_gemm(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
                      float *c, size_t ldc, int accumulate);
 
+/// The same product for a few rows of A (decode steps; m below ~32, where packing W would cost more than it saves):
+/// each weight row is read once, straight from its PyTorch layout, four at a time against every row of A. A as for
+/// ck_bf16_dot_gemm (bf16 bits, even stride, column k zero when k is odd) except that no row-block padding and no
+/// 4-byte alignment are needed. Same arithmetic (bf16 products, Float32 sums, subnormals flushed), summed in a
+/// different order. Single-threaded. Returns 0; -1 when the CPU lacks AVX512-BF16 (C unchanged).
+int ck_bf16_dot_gemv(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw, size_t n,
+                     float *c, size_t ldc, int accumulate);
+
 /// The same product in portable C (bf16 values widened, Float32 sums over pairs in the instruction's order, no
 /// subnormal flushing): the reference the tests compare the kernel with, and the path without AVX512-BF16.
 void ck_bf16_dot_gemm_reference(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *w, size_t ldw,

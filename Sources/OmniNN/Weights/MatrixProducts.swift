@@ -7,8 +7,9 @@ import CPUKernels
 /// into three bf16 parts (`ck_split_gemm.h`: the Float32 product up to summation order) from `splitMinRows` rows;
 /// fewer rows (decode steps) reading the bf16 weights directly with AVX-512 or AVX2 + FMA (`ck_bf16_gemv.h`); otherwise the bf16
 /// weights widened to Float32 tile by tile before the sgemm. Matrices that round their activations to bf16 (opt-in,
-/// `ThinkerWeightStorage.bf16Matmul`) also have the AVX512-BF16 dot product (`ck_bf16_dot_gemm.h`), and on every
-/// other path get their input rounded first, so all paths compute the same values up to summation order.
+/// `ThinkerWeightStorage.bf16Matmul`) also have the AVX512-BF16 dot product (`ck_bf16_dot_gemm.h`: a GEMM for
+/// prefill chunks, a GEMV for decode steps), and on every other path get their input rounded first, so all paths
+/// compute the same values up to summation order.
 public enum MatrixProducts {
     /// Rows from which a bf16 product runs on AMX tiles by default (prefill chunks). Fewer rows (decode steps,
     /// memory-bound) run the bf16 GEMV (AVX-512, else AVX2 + FMA).
@@ -41,12 +42,13 @@ public enum MatrixProducts {
     /// an even address or not: the C kernels need `uint16_t` alignment), or both, on this CPU as the calling thread
     /// sees it. bf16 bits go to AMX from `amxMinRows` rows; a matrix that also holds Float32 values otherwise uses
     /// them on BLAS; a bf16-only matrix takes the GEMV below `splitMinRows` rows, else the widening path. A matrix
-    /// that `roundsActivations` (`ThinkerWeightStorage.bf16Matmul`) takes the AVX512-BF16 dot product from
-    /// `splitMinRows` rows where AMX is not usable (AMX, where present, is faster even on the exact split).
+    /// that `roundsActivations` (`ThinkerWeightStorage.bf16Matmul`) takes the AVX512-BF16 dot product wherever
+    /// AMX does not run it (AMX, where present, is faster even on the exact split): its GEMM from `splitMinRows`
+    /// rows, its GEMV below (decode steps).
     public static func path(float32: Bool, bf16: Bool, aligned: Bool = true, rows n: Int,
                             amxMinRows: Int = splitMinRows, roundsActivations: Bool = false) -> Path {
         if bf16 && aligned && n >= amxMinRows && amxUsable { return .amxSplit }
-        if roundsActivations && bf16 && aligned && n >= splitMinRows && avx512BF16Usable { return .bf16Dot }
+        if roundsActivations && bf16 && aligned && avx512BF16Usable { return .bf16Dot }
         if float32 || !bf16 { return .float32BLAS }
         if aligned && n < splitMinRows && avx512Usable { return .bf16GEMV }
         if aligned && n < splitMinRows && avx2Usable { return .bf16GEMVAVX2 }

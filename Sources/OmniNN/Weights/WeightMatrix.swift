@@ -251,10 +251,11 @@ public final class WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// `out (+)= round_bf16(x[rows]) · selfᵀ` on the AVX512-BF16 dot product (`ck_bf16_dot_gemm`): the rows are
-    /// rounded to bf16 once (gathered by `rows` when given: no Float32 copy), then the output columns are divided
-    /// over the BLAS threads. A thread whose kernel cannot run (its 128 KiB buffer not allocated) computes its
-    /// columns with the portable reference, the same values up to summation order.
+    /// `out (+)= round_bf16(x[rows]) · selfᵀ` on the AVX512-BF16 dot product (`ck_bf16_dot_gemm`, or below
+    /// `splitMinRows` rows `ck_bf16_dot_gemv`, which reads the weights unpacked): the rows are rounded to bf16 once
+    /// (gathered by `rows` when given: no Float32 copy), then the output columns are divided over the BLAS threads.
+    /// A thread whose kernel cannot run (the GEMM's 128 KiB buffer not allocated) computes its columns with the
+    /// portable reference, the same values up to summation order.
     private func applyBF16Dot(_ x: UnsafePointer<Float>, lda: Int, rows idx: UnsafePointer<Int64>?, n: Int,
                               into out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool) {
         let (rows, cols) = (self.rows, self.cols)
@@ -268,10 +269,12 @@ public final class WeightMatrix: @unchecked Sendable {
         (a + n * ldA).initialize(repeating: 0, count: (padded - n) * ldA)
         let w = bf16!.assumingMemoryBound(to: UInt16.self)
         let ptrs = UnsafeSendableBox((UnsafePointer(a), w, out))
-        parallelRanges(rows, minChunk: 64) { range in
+        let gemv = n < MatrixProducts.splitMinRows
+        parallelRanges(rows, minChunk: gemv ? 256 : 64) { range in
             let (a, w, out) = ptrs.value
             let wr = w + range.lowerBound * cols, o = out + range.lowerBound
-            if ck_bf16_dot_gemm(a, ldA, n, cols, wr, cols, range.count, o, ldOut, accumulate ? 1 : 0) != 0 {
+            let product = gemv ? ck_bf16_dot_gemv : ck_bf16_dot_gemm
+            if product(a, ldA, n, cols, wr, cols, range.count, o, ldOut, accumulate ? 1 : 0) != 0 {
                 ck_bf16_dot_gemm_reference(a, ldA, n, cols, wr, cols, range.count, o, ldOut, accumulate ? 1 : 0)
             }
         }

@@ -180,9 +180,9 @@ struct BenchPrefillCommand: ParsableCommand {
 
     /// How a decode step (one row) computes the projections with the resolved storage.
     var decodeProductsDescription: String {
-        MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: 1,
-                            roundsActivations: storageMode == .bf16Matmul).rawValue
-            + (storageMode == .bf16Matmul ? " (activations rounded to bf16)" : "")
+        let path = MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: 1,
+                                       roundsActivations: storageMode == .bf16Matmul)
+        return path.rawValue + (storageMode == .bf16Matmul && path != .bf16Dot ? " (activations rounded to bf16)" : "")
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
