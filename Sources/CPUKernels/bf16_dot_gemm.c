@@ -150,10 +150,7 @@ CK_AVX512BF16 static void gemv_avx512bf16(const uint16_t *a, size_t lda, size_t 
                 CK_DOT_TAIL(s2, xv, w2);
                 CK_DOT_TAIL(s3, xv, w3);
             }
-            float *ci = c + i * ldc + j;
-            const float r[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
-                                _mm512_reduce_add_ps(s3)};
-            for (int q = 0; q < 4; q++) ci[q] = accumulate ? ci[q] + r[q] : r[q];
+            ck_store_sums4(c + i * ldc + j, s0, s1, s2, s3, accumulate);
         }
     }
     for (; j < n; j++) {

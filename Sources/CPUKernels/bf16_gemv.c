@@ -47,10 +47,7 @@ CK_AVX512 static void gemv_avx512(const float *a, size_t lda, size_t m, size_t k
                 s2 = _mm512_fmadd_ps(xv, widen16(msk, w2 + t), s2);
                 s3 = _mm512_fmadd_ps(xv, widen16(msk, w3 + t), s3);
             }
-            float *ci = c + i * ldc + j;
-            const float r[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
-                                _mm512_reduce_add_ps(s3)};
-            for (int q = 0; q < 4; q++) ci[q] = accumulate ? ci[q] + r[q] : r[q];
+            ck_store_sums4(c + i * ldc + j, s0, s1, s2, s3, accumulate);
         }
     }
     for (; j < n; j++) {

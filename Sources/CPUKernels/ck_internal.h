@@ -25,6 +25,13 @@ CK_AVX2 static inline float ck_hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// c[0..3] (+)= the lane sums of four accumulators (the GEMV kernels' four weight rows of one output row).
+CK_AVX512 static inline void ck_store_sums4(float *c, __m512 s0, __m512 s1, __m512 s2, __m512 s3, int accumulate) {
+    const float r[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                        _mm512_reduce_add_ps(s3)};
+    for (int q = 0; q < 4; q++) c[q] = accumulate ? c[q] + r[q] : r[q];
+}
+
 // The 64-byte operand of LDTILECFG (palette 1): bytes per row and rows of each of the eight tiles.
 typedef struct {
     uint8_t palette;

@@ -33,13 +33,23 @@ import Testing
             #expect(worstRef <= 1e-6 * Double(k).squareRoot() + 1e-6, "reference m \(m) n \(n) k \(k): \(worstRef)")
             #expect(intactRef)
             guard Self.dot else { continue }
-            var rc: Int32 = 0
-            let c = p.run { a, w, c in rc = ck_bf16_dot_gemm(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
-            #expect(rc == 0)
-            let (worst, intact) = p.check(c, accumulate: accumulate)
-            #expect(worst <= 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate): relative error \(worst)")
-            #expect(intact, "m \(m) n \(n) k \(k): C written outside its m x n block")
+            _ = Self.expectKernel(ck_bf16_dot_gemm, on: p, accumulate: accumulate)
         }
+    }
+
+    /// Runs `kernel` (the GEMM's or the GEMV's signature) on `p` and expects success, Float32 accuracy against
+    /// Float64 sums of the same bf16 values, and C's padding untouched; returns C.
+    static func expectKernel(_ kernel: (UnsafePointer<UInt16>?, Int, Int, Int, UnsafePointer<UInt16>?, Int, Int,
+                                        UnsafeMutablePointer<Float>?, Int, Int32) -> Int32,
+                             on p: Problem, accumulate: Bool) -> [Float] {
+        var rc: Int32 = 0
+        let c = p.run { a, w, c in rc = kernel(a, p.lda, p.m, p.k, w, p.ldw, p.n, c, p.ldc, accumulate ? 1 : 0) }
+        #expect(rc == 0)
+        let (worst, intact) = p.check(c, accumulate: accumulate)
+        let shape = "m \(p.m) n \(p.n) k \(p.k) accumulate \(accumulate)"
+        #expect(worst <= 1e-5, "\(shape): relative error \(worst)")
+        #expect(intact, "\(shape): C written outside its m x n block")
+        return c
     }
 
     /// The GEMV (decode steps: no packing, four weight rows at a time, masked k tail) on rows around its 4-row
@@ -54,12 +64,7 @@ import Testing
                 ck_bf16_dot_gemm_reference(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0)
             }
             guard Self.dot else { continue }
-            var rc: Int32 = 0
-            let c = p.run { a, w, c in rc = ck_bf16_dot_gemv(a, p.lda, m, k, w, p.ldw, n, c, p.ldc, accumulate ? 1 : 0) }
-            #expect(rc == 0)
-            let (worst, intact) = p.check(c, accumulate: accumulate)
-            #expect(worst <= 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate): relative error \(worst)")
-            #expect(intact, "m \(m) n \(n) k \(k): C written outside its m x n block")
+            let c = Self.expectKernel(ck_bf16_dot_gemv, on: p, accumulate: accumulate)
             let fromRef = Double(zip(c, ref).map { abs($0 - $1) }.max()!)
             #expect(fromRef <= 1e-4 * Double(k).squareRoot(), "m \(m) n \(n) k \(k): \(fromRef) from the reference")
         }
