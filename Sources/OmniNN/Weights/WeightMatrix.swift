@@ -260,7 +260,9 @@ public final class WeightMatrix: @unchecked Sendable {
                               into out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool) {
         let (rows, cols) = (self.rows, self.cols)
         let ldA = (cols + 1) & ~1
-        let block = ck_bf16_dot_gemm_row_block()
+        // The GEMM reads A in blocks of rows (zero rows past n); the GEMV reads exactly n rows.
+        let gemv = n < MatrixProducts.splitMinRows
+        let block = gemv ? 1 : ck_bf16_dot_gemm_row_block()
         let padded = (n + block - 1) / block * block
         let a = UnsafeMutableRawPointer.allocate(byteCount: max(padded * ldA * 2, 2), alignment: 64)
             .bindMemory(to: UInt16.self, capacity: max(padded * ldA, 1))
@@ -269,7 +271,6 @@ public final class WeightMatrix: @unchecked Sendable {
         (a + n * ldA).initialize(repeating: 0, count: (padded - n) * ldA)
         let w = bf16!.assumingMemoryBound(to: UInt16.self)
         let ptrs = UnsafeSendableBox((UnsafePointer(a), w, out))
-        let gemv = n < MatrixProducts.splitMinRows
         parallelRanges(rows, minChunk: gemv ? 256 : 64) { range in
             let (a, w, out) = ptrs.value
             let wr = w + range.lowerBound * cols, o = out + range.lowerBound
