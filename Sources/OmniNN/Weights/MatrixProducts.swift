@@ -36,6 +36,12 @@ public enum MatrixProducts {
         case bf16GEMVAVX2 = "AVX2 bf16 GEMV"
         case widenedBLAS = "bf16 widened per tile + BLAS"
         case bf16Dot = "AVX512-BF16 dot, activations rounded to bf16"
+
+        /// The name for reports of a product on this path by a matrix that does (or does not) round its
+        /// activations: the rounding is named where the path's own name does not say it.
+        public func name(roundingActivations: Bool) -> String {
+            roundingActivations && self != .bf16Dot ? rawValue + " (activations rounded to bf16)" : rawValue
+        }
     }
 
     /// The path of a product over `n` rows for a matrix holding Float32 values (`float32`), bf16 bits (`bf16`, at

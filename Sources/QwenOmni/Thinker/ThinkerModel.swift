@@ -174,10 +174,8 @@ public final class ThinkerModel: @unchecked Sendable {
     /// decode steps.
     public var productPaths: (prefill: String, decode: String) {
         let m = layers.first?.qProj ?? embedTokens
-        func name(_ p: MatrixProducts.Path) -> String {
-            m.roundsActivations && p != .bf16Dot ? p.rawValue + " (activations rounded to bf16)" : p.rawValue
-        }
-        return (name(m.productPath(rows: MatrixProducts.splitMinRows)), name(m.productPath(rows: 1)))
+        return (m.productPath(rows: MatrixProducts.splitMinRows).name(roundingActivations: m.roundsActivations),
+                m.productPath(rows: 1).name(roundingActivations: m.roundsActivations))
     }
 
     /// Bytes held by all weights.

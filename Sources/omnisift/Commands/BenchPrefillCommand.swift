@@ -175,14 +175,13 @@ struct BenchPrefillCommand: ParsableCommand {
     /// How the projections are computed with the resolved storage.
     var productsDescription: String {
         MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: ThinkerModel.defaultChunkRows,
-                            roundsActivations: storageMode == .bf16Matmul).rawValue
+                            roundsActivations: storageMode == .bf16Matmul).name(roundingActivations: storageMode == .bf16Matmul)
     }
 
     /// How a decode step (one row) computes the projections with the resolved storage.
     var decodeProductsDescription: String {
-        let path = MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: 1,
-                                       roundsActivations: storageMode == .bf16Matmul)
-        return path.rawValue + (storageMode == .bf16Matmul && path != .bf16Dot ? " (activations rounded to bf16)" : "")
+        MatrixProducts.path(float32: !bf16Stored, bf16: bf16Stored, rows: 1, roundsActivations: storageMode == .bf16Matmul)
+            .name(roundingActivations: storageMode == .bf16Matmul)
     }
 
     /// Tokens of a clip of `seconds` at retained ratio `f`.
